@@ -1,0 +1,36 @@
+"""Who may see which institutions: decided here and nowhere else."""
+
+from django.db.models import QuerySet
+
+from institutions.models import Institution, Membership, Role
+
+
+def user_membership(user) -> Membership | None:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    try:
+        return user.membership
+    except Membership.DoesNotExist:
+        return None
+
+
+def user_is_society_admin(user) -> bool:
+    membership = user_membership(user)
+    return bool(membership and membership.role == Role.ADMIN) or bool(
+        user is not None and user.is_authenticated and user.is_superuser
+    )
+
+
+def institution_list_visible_to(*, user) -> QuerySet[Institution]:
+    """A reporter sees their institution, a liaison their province, an admin all."""
+    institutions = Institution.objects.select_related("province")
+    if user_is_society_admin(user):
+        return institutions
+    membership = user_membership(user)
+    if membership is None:
+        return institutions.none()
+    if membership.role == Role.REPORTER:
+        return institutions.filter(pk=membership.institution_id)
+    if membership.role == Role.LIAISON:
+        return institutions.filter(province_id=membership.province_id)
+    return institutions.none()

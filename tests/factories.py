@@ -1,0 +1,82 @@
+"""Factories that keep related rows consistent (a reporter's institution exists, etc.)."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from institutions.models import Institution, Membership, Province, Role
+from reporting.models import Answer, Edition, Item, ReturnStatus, SurveyReturn
+
+User = get_user_model()
+PASSWORD = "correct-horse-battery"
+
+
+class InstitutionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Institution
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"T{n:05d}")
+    name = factory.Sequence(lambda n: f"测试医院{n}")
+    name_en = factory.Sequence(lambda n: f"Test Hospital {n}")
+    province = factory.LazyFunction(lambda: Province.objects.get(code="11"))
+    city = "北京"
+    ownership = "public"
+    hospital_level = "tertiary_a"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+def reporter(institution=None, **kwargs):
+    institution = institution or InstitutionFactory()
+    user = UserFactory(**kwargs)
+    Membership.objects.create(user=user, role=Role.REPORTER, institution=institution)
+    return user
+
+
+def liaison(province_code="11", **kwargs):
+    user = UserFactory(**kwargs)
+    Membership.objects.create(
+        user=user, role=Role.LIAISON, province=Province.objects.get(code=province_code)
+    )
+    return user
+
+
+def society_admin(**kwargs):
+    user = UserFactory(is_staff=True, **kwargs)
+    Membership.objects.create(user=user, role=Role.ADMIN)
+    return user
+
+
+def survey_return(*, edition: Edition, institution=None, status=ReturnStatus.DRAFT, values=None):
+    """A return with `values` ({item code: typed value}) stored as answers."""
+    institution = institution or InstitutionFactory()
+    ret = SurveyReturn.objects.create(edition=edition, institution=institution, status=status)
+    if values:
+        items = {i.code: i for i in Item.objects.filter(edition=edition, code__in=values)}
+        answers = []
+        for code, value in values.items():
+            item = items[code]
+            answer = Answer(survey_return=ret, item=item)
+            if item.type == "integer":
+                answer.int_value = value
+            elif item.type == "boolean":
+                answer.bool_value = value
+            else:
+                answer.text_value = value
+            answers.append(answer)
+        Answer.objects.bulk_create(answers)
+    return ret
