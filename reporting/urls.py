@@ -1,7 +1,12 @@
-from django.urls import path
+"""URL map of the survey. Each area keeps its own list in reporting/urls_<area>.py."""
 
-from reporting import views
+from django.urls import include, path
+
+from reporting.views import home
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
+    path("", include("reporting.urls_entry")),
+    path("", include("reporting.urls_report")),
+    path("", include("reporting.urls_spreadsheets")),
 ]

@@ -1,0 +1,4 @@
+"""Celery tasks of the survey (autodiscovered as reporting.tasks)."""
+
+from reporting.tasks.aggregation import *  # noqa: F401,F403
+from reporting.tasks.reminders import *  # noqa: F401,F403
