@@ -1,3 +1,6 @@
+import os
+import shutil
+
 import pytest
 from django.core.management import call_command
 
@@ -24,3 +27,28 @@ def edition(db):
 @pytest.fixture
 def edition_2019(edition):
     return Edition.objects.get(year=2019)
+
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
+# there unless told it is safe (it is: the browser is another process).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium, not a browser Playwright downloads (there is no network for that)."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
