@@ -1,5 +1,7 @@
 """The test suite: PostgreSQL unless DATABASE_URL names another database."""
 
+import os
+
 import dj_database_url
 
 from .base import *  # noqa: F403
@@ -9,6 +11,11 @@ SECRET_KEY = "test-only-secret-key"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 DATABASES = {"default": dj_database_url.parse(env.TEST_DATABASE_URL)}
+# One test database per run (xdist workers inherit the controller's id), so that runs started
+# side by side on one server never drop each other's database.
+_RUN_ID = os.environ.setdefault("SURVEYSITE_TEST_RUN_ID", str(os.getpid()))
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_RUN_ID}"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_BROKER_URL = None
