@@ -154,10 +154,8 @@ def definition_read(path: Path) -> EditionDefinition:
     item_types = {row["code"]: row["type"] for _, row in item_rows}
     choice_codes: set[str] = set()
 
-    for number, row in rows["sections.csv"]:
-        definition.sections.append(row)
-    for number, row in rows["groups.csv"]:
-        definition.groups.append(row)
+    definition.sections = [row for _number, row in rows["sections.csv"]]
+    definition.groups = [row for _number, row in rows["groups.csv"]]
 
     for number, row in item_rows:
         def problem(column, message, number=number):
