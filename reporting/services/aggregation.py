@@ -1,6 +1,34 @@
-"""Aggregation of approved returns into the summary table (FigureValue)."""
+"""Aggregation of approved returns into the summary table (FigureValue).
 
-from django.db import transaction
+Every indicator of the edition's report definition is compiled into one SQL query
+(``reporting.indicators.sql``) that the database evaluates for the national total and for
+every province, ownership and hospital level at once. The rows replace the edition's
+FigureValue rows in one transaction, so a recomputation interrupted halfway leaves the
+previous figures and running it again gives the same result.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from django.db import connections, transaction
+from django.utils import timezone
+
+from reporting.indicators import indicator_parse
+from reporting.indicators.sql import ItemInfo, figures_query_compile
+from reporting.models import (
+    Edition,
+    FigureValue,
+    Indicator,
+    Item,
+    ReturnStatus,
+    SurveyReturn,
+)
+
+logger = logging.getLogger(__name__)
+
+EIGHT_PLACES = Decimal("0.00000001")
 
 
 def edition_recompute_schedule(*, edition_id: int) -> None:
@@ -10,5 +38,99 @@ def edition_recompute_schedule(*, edition_id: int) -> None:
     transaction.on_commit(lambda: edition_recompute_task.delay(edition_id))
 
 
-def edition_figures_compute(*, edition_id: int) -> None:
-    """Recompute every figure of the edition (implemented by the aggregation work)."""
+def figure_decimal(value) -> Decimal | None:
+    """A database number as the Decimal stored in FigureValue (8 places, engine-independent)."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        # repr gives the shortest string that round-trips: SQLite's ROUND(x, 8) → '63.62166532'.
+        value = Decimal(repr(value))
+    elif not isinstance(value, Decimal):
+        value = Decimal(value)
+    return value.quantize(EIGHT_PLACES)
+
+
+def previous_figures_source(edition: Edition, *, using: str = "default") -> str | None:
+    """Where growth figures find the previous edition's values.
+
+    Its own computed figures when it has approved returns, else the totals it published
+    (the 2019 edition is known only by those).
+    """
+    if edition.previous_id is None:
+        return None
+    has_returns = (
+        SurveyReturn.objects.using(using)
+        .filter(edition_id=edition.previous_id, status=ReturnStatus.APPROVED)
+        .exists()
+    )
+    return "figures" if has_returns else "published"
+
+
+def edition_figures_rows(*, edition: Edition, using: str = "default") -> list[dict]:
+    """Every indicator of every group, computed by the database: a list of dicts
+    {breakdown, group, key, value, n_returns}. Reads only; 4 queries."""
+    indicators = list(Indicator.objects.using(using).filter(edition=edition).order_by("position"))
+    if not indicators:
+        return []
+    items = {
+        code: ItemInfo(id=pk, type=kind, part_of=part_of)
+        for pk, code, kind, part_of in Item.objects.using(using)
+        .filter(edition=edition)
+        .values_list("pk", "code", "type", "part_of")
+    }
+    source = previous_figures_source(edition, using=using)
+    connection = connections[using]
+    compiled = figures_query_compile(
+        indicators=[(i.key, indicator_parse(i.definition)) for i in indicators],
+        items=items,
+        edition_id=edition.pk,
+        approved_status=ReturnStatus.APPROVED,
+        previous_source=source,
+        previous_edition_id=edition.previous_id,
+        quote_name=connection.ops.quote_name,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, compiled.params)
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    figures = []
+    for row in rows:
+        n_returns = row["n_returns"]
+        if not n_returns:
+            continue  # no approved returns: no figures (not a page of zeros)
+        for column, key in compiled.value_columns.items():
+            figures.append(
+                {"breakdown": row["breakdown"], "group": str(row["grp"]), "key": key,
+                 "value": figure_decimal(row[column]), "n_returns": int(n_returns)}
+            )
+        for column, (key, previous_column) in compiled.growth_columns.items():
+            if row[previous_column] is None:
+                continue  # the previous edition has no figure for this group
+            figures.append(
+                {"breakdown": row["breakdown"], "group": str(row["grp"]), "key": key,
+                 "value": figure_decimal(row[column]), "n_returns": int(n_returns)}
+            )
+    return figures
+
+
+def edition_figures_compute(*, edition_id: int, using: str = "default") -> int:
+    """Recompute every figure of the edition; returns the number of FigureValue rows written.
+
+    Delete and insert in one transaction, with the edition row locked so two recomputations
+    of the same edition (an approval and `manage.py aggregate`) run one after the other.
+    """
+    with transaction.atomic(using=using):
+        edition = Edition.objects.using(using).select_for_update().get(pk=edition_id)
+        rows = edition_figures_rows(edition=edition, using=using)
+        now = timezone.now()
+        FigureValue.objects.using(using).filter(edition=edition).delete()
+        FigureValue.objects.using(using).bulk_create(
+            [
+                FigureValue(edition=edition, breakdown=row["breakdown"], group=row["group"],
+                            key=row["key"], value=row["value"], computed_at=now)
+                for row in rows
+            ],
+            batch_size=2000,
+        )
+    logger.info("Edition %s: %d figures recomputed", edition.year, len(rows))
+    return len(rows)

@@ -1,0 +1,332 @@
+"""Compiling an edition's indicator trees into ONE portable SQL query.
+
+The query has the shape (every step a CTE, all of it plain SQL that PostgreSQL and SQLite
+both run)::
+
+    ret        one row per approved return: province (registry), ownership and hospital
+               level (the return's own answers), and the few items used inside per-return
+               conditions such as count(eq_pet_ct+eq_pet_mr>0), pivoted with MAX/SUM(CASE)
+    ret_cells  returns grouped into cells (province, ownership, hospital level):
+               N and one SUM(CASE WHEN condition THEN 1 ELSE 0 END) per condition
+    item_cells the long answer table grouped by cell and item: SUM(int_value) and the
+               number of yes answers (the bulk of the work: one pass over the answers)
+    item_wide  item_cells pivoted to one column per item (a tiny table)
+    cells      ret_cells joined to item_wide
+    figures    every indicator of every group: the national total, then GROUP BY
+               province, ownership and hospital level over the cells (UNION ALL)
+
+then joins the previous edition's figures for ``growth(...)``. Percentages use
+``NULLIF(denominator, 0)``, so a zero denominator gives NULL rather than an error; every
+quotient is rounded to 8 decimals in the database so both engines give the same digits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from reporting.indicators import (
+    Binary,
+    ChoiceIn,
+    Compare,
+    Count,
+    Growth,
+    IsYes,
+    ItemValue,
+    Logical,
+    Negative,
+    Not,
+    Number,
+    ReturnCount,
+    Sum,
+)
+
+BREAKDOWN_ITEMS = ("ownership", "hospital_level")
+_SAFE_LITERAL = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+class IndicatorCompileError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    id: int
+    type: str
+    part_of: str = ""
+
+
+@dataclass
+class CompiledQuery:
+    sql: str
+    params: list
+    # column name in the result → indicator key (growth columns come in pairs: value, previous)
+    value_columns: dict[str, str] = field(default_factory=dict)
+    growth_columns: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def _literal(value: str) -> str:
+    # Choice codes are inlined (the same literal appears in several UNION branches);
+    # definition files may only use plain codes, so nothing can break out of the quotes.
+    if not _SAFE_LITERAL.match(value):
+        raise IndicatorCompileError(f"choice code '{value}' may only contain letters, digits and _")
+    return f"'{value}'"
+
+
+class _Compiler:
+    def __init__(self, items: dict[str, ItemInfo]):
+        self.items = items
+        self.pivot: dict[str, str] = {}  # item code → ret column
+        self.conditions: dict[str, str] = {}  # condition SQL → ret_cells column
+        self.linear_sums: dict[int, str] = {}  # item id → cells column (sum of int_value)
+        self.linear_yes: dict[int, str] = {}  # item id → cells column (yes answers)
+
+    def item(self, code: str, kind: str | None = None) -> ItemInfo:
+        info = self.items.get(code)
+        if info is None:
+            raise IndicatorCompileError(f"unknown item '{code}'")
+        if kind and info.type != kind:
+            raise IndicatorCompileError(f"'{code}' is a {info.type} item, not {kind}")
+        return info
+
+    def group_members(self, group: str) -> list[str]:
+        members = [code for code, info in self.items.items() if info.part_of == group]
+        if not members:
+            raise IndicatorCompileError(f"part_of group '{group}' has no items")
+        return members
+
+    def pivot_column(self, code: str) -> str:
+        info = self.item(code)
+        if code not in self.pivot:
+            self.pivot[code] = f"v_{info.id}"
+        return self.pivot[code]
+
+    # aggregate level (over cells) -----------------------------------------------------
+    def aggregate(self, node) -> str:
+        match node:
+            case Number(value=value):
+                return str(value)
+            case ReturnCount():
+                return "SUM(n)"
+            case Sum(codes=codes, group=group):
+                codes = self.group_members(group) if group else list(codes)
+                parts = []
+                for code in codes:
+                    info = self.item(code, "integer")
+                    column = self.linear_sums.setdefault(info.id, f"s_{info.id}")
+                    parts.append(f"SUM({column})")
+                return "(" + " + ".join(parts) + ")"
+            case Count(condition=IsYes(code=code)):
+                info = self.item(code, "boolean")
+                column = self.linear_yes.setdefault(info.id, f"y_{info.id}")
+                return f"SUM({column})"
+            case Count(condition=condition):
+                sql = self.condition(condition)
+                column = self.conditions.setdefault(sql, f"c_{len(self.conditions) + 1}")
+                return f"SUM({column})"
+            case Binary(op="/", left=left, right=right):
+                return f"(({self.aggregate(left)}) * 1.0 / NULLIF({self.aggregate(right)}, 0))"
+            case Binary(op=op, left=left, right=right):
+                return f"({self.aggregate(left)} {op} {self.aggregate(right)})"
+            case Negative(operand=operand):
+                return f"(-{self.aggregate(operand)})"
+        raise IndicatorCompileError(f"cannot use {type(node).__name__} here")
+
+    # return level (inside count) ------------------------------------------------------
+    def condition(self, node) -> str:
+        match node:
+            case IsYes(code=code):
+                self.item(code, "boolean")
+                return f"{self.pivot_column(code)} = 1"
+            case ChoiceIn(code=code, values=values):
+                self.item(code, "choice")
+                listed = ", ".join(_literal(v) for v in values)
+                return f"{self.pivot_column(code)} IN ({listed})"
+            case Compare(op=op, left=left, right=right):
+                sql_op = "=" if op == "==" else ("<>" if op == "!=" else op)
+                return f"({self.per_return(left)} {sql_op} {self.per_return(right)})"
+            case Logical(op=op, left=left, right=right):
+                return f"({self.condition(left)} {op.upper()} {self.condition(right)})"
+            case Not(operand=operand):
+                return f"(NOT {self.condition(operand)})"
+        raise IndicatorCompileError(f"cannot use {type(node).__name__} as a condition")
+
+    def per_return(self, node) -> str:
+        match node:
+            case Number(value=value):
+                return str(value)
+            case ItemValue(code=code):
+                self.item(code, "integer")
+                return self.pivot_column(code)
+            case Sum(codes=codes, group=group):
+                codes = self.group_members(group) if group else list(codes)
+                for code in codes:
+                    self.item(code, "integer")
+                return "(" + " + ".join(self.pivot_column(c) for c in codes) + ")"
+            case Binary(op="/", left=left, right=right):
+                return f"({self.per_return(left)} * 1.0 / NULLIF({self.per_return(right)}, 0))"
+            case Binary(op=op, left=left, right=right):
+                return f"({self.per_return(left)} {op} {self.per_return(right)})"
+            case Negative(operand=operand):
+                return f"(-{self.per_return(operand)})"
+        raise IndicatorCompileError(f"cannot use {type(node).__name__} inside count(...)")
+
+
+def _has_division(node) -> bool:
+    match node:
+        case Binary(op=op, left=left, right=right):
+            return op == "/" or _has_division(left) or _has_division(right)
+        case Negative(operand=operand):
+            return _has_division(operand)
+    return False
+
+
+def figures_query_compile(
+    *,
+    indicators: list[tuple[str, object]],
+    items: dict[str, ItemInfo],
+    edition_id: int,
+    approved_status: str,
+    previous_source: str | None,
+    previous_edition_id: int | None,
+    quote_name,
+) -> CompiledQuery:
+    """The one query computing every indicator for every group of one edition.
+
+    ``indicators``: (key, parsed tree) in report order. ``previous_source``: "figures"
+    (the previous edition's FigureValue rows), "published" (its PublishedFigure rows, national
+    only) or None (no previous edition: growth indicators are left out).
+    """
+    compiler = _Compiler(items)
+    value_exprs: list[tuple[str, str]] = []  # (column, SQL over cells)
+    growth: list[tuple[str, str]] = []  # (indicator key, base key)
+    keys = {key for key, _ in indicators}
+    for position, (key, tree) in enumerate(indicators, start=1):
+        if isinstance(tree, Growth):
+            if tree.key not in keys or isinstance(dict(indicators)[tree.key], Growth):
+                raise IndicatorCompileError(f"{key}: growth needs a non-growth indicator, not '{tree.key}'")
+            growth.append((key, tree.key))
+            continue
+        sql = compiler.aggregate(tree)
+        if _has_division(tree):
+            sql = f"ROUND({sql}, 8)"
+        value_exprs.append((f"k_{position}", sql))
+
+    q = quote_name
+    answer, ret_table, institution = q("reporting_answer"), q("reporting_surveyreturn"), q("institutions_institution")
+    params: list = []
+
+    # ret: the per-return pivot (breakdown items + items used in conditions)
+    for code in BREAKDOWN_ITEMS:
+        if code in items:
+            compiler.pivot_column(code)
+    pivot_sql = []
+    for code, column in compiler.pivot.items():
+        info = items[code]
+        if info.type == "choice":
+            expr = f"MAX(CASE WHEN a.item_id = {info.id} THEN a.text_value END)"
+            if code in BREAKDOWN_ITEMS:
+                expr = f"COALESCE({expr}, '')"
+        elif info.type == "boolean":
+            expr = f"MAX(CASE WHEN a.item_id = {info.id} AND a.bool_value THEN 1 ELSE 0 END)"
+        else:
+            expr = f"SUM(CASE WHEN a.item_id = {info.id} THEN a.int_value ELSE 0 END)"
+        pivot_sql.append(f"{expr} AS {column}")
+    dims = {}
+    for code in BREAKDOWN_ITEMS:
+        dims[code] = compiler.pivot[code] if code in compiler.pivot else "''"
+    pivot_ids = ", ".join(str(items[c].id) for c in compiler.pivot) or "NULL"
+    ret_cte = (
+        "ret AS (SELECT r.id AS return_id, i.province_id AS province"
+        + "".join(f", {p}" for p in pivot_sql)
+        + f" FROM {ret_table} r JOIN {institution} i ON i.id = r.institution_id"
+        f" LEFT JOIN {answer} a ON a.survey_return_id = r.id AND a.item_id IN ({pivot_ids})"
+        f" WHERE r.edition_id = %s AND r.status = %s GROUP BY r.id, i.province_id)"
+    )
+    params += [edition_id, approved_status]
+    cell_keys = f"province, {dims['ownership']} AS ownership, {dims['hospital_level']} AS hospital_level"
+    cell_group = f"province, {dims['ownership']}, {dims['hospital_level']}"
+    ret_cells_cte = (
+        f"ret_cells AS (SELECT {cell_keys}, COUNT(*) AS n"
+        + "".join(f", SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {col}" for cond, col in compiler.conditions.items())
+        + f" FROM ret GROUP BY {cell_group})"
+    )
+    linear_ids = sorted(set(compiler.linear_sums) | set(compiler.linear_yes))
+    ctes = [ret_cte, ret_cells_cte]
+    wide_columns = []
+    if linear_ids:
+        own = f"ret.{dims['ownership']}" if dims["ownership"] != "''" else "''"
+        level = f"ret.{dims['hospital_level']}" if dims["hospital_level"] != "''" else "''"
+        ctes.append(
+            f"item_cells AS (SELECT ret.province AS province, {own} AS ownership, {level} AS hospital_level,"
+            f" a.item_id AS item_id, SUM(a.int_value) AS total,"
+            f" SUM(CASE WHEN a.bool_value THEN 1 ELSE 0 END) AS yes"
+            f" FROM {answer} a JOIN ret ON ret.return_id = a.survey_return_id"
+            f" WHERE a.item_id IN ({', '.join(map(str, linear_ids))})"
+            f" GROUP BY ret.province, {own}, {level}, a.item_id)"
+        )
+        for item_id, column in compiler.linear_sums.items():
+            wide_columns.append((column, f"SUM(CASE WHEN item_id = {item_id} THEN total ELSE 0 END)"))
+        for item_id, column in compiler.linear_yes.items():
+            wide_columns.append((column, f"SUM(CASE WHEN item_id = {item_id} THEN yes ELSE 0 END)"))
+        ctes.append(
+            "item_wide AS (SELECT province, ownership, hospital_level, "
+            + ", ".join(f"{expr} AS {col}" for col, expr in wide_columns)
+            + " FROM item_cells GROUP BY province, ownership, hospital_level)"
+        )
+        ctes.append(
+            "cells AS (SELECT rc.*, "
+            + ", ".join(f"COALESCE(iw.{col}, 0) AS {col}" for col, _ in wide_columns)
+            + " FROM ret_cells rc LEFT JOIN item_wide iw ON iw.province = rc.province"
+            " AND iw.ownership = rc.ownership AND iw.hospital_level = rc.hospital_level)"
+        )
+    else:
+        ctes.append("cells AS (SELECT * FROM ret_cells)")
+
+    select_list = "SUM(n) AS n_returns" + "".join(f", {sql} AS {col}" for col, sql in value_exprs)
+    branches = [
+        f"SELECT 'national' AS breakdown, 'national' AS grp, {select_list} FROM cells",
+        f"SELECT 'province' AS breakdown, province AS grp, {select_list} FROM cells GROUP BY province",
+    ]
+    for code in BREAKDOWN_ITEMS:
+        if dims[code] != "''":
+            branches.append(
+                f"SELECT '{code}' AS breakdown, {code} AS grp, {select_list} FROM cells"
+                f" WHERE {code} <> '' GROUP BY {code}"
+            )
+    ctes.append("figures AS (" + " UNION ALL ".join(branches) + ")")
+
+    compiled = CompiledQuery(sql="", params=params)
+    compiled.value_columns = {col: indicators[int(col[2:]) - 1][0] for col, _ in value_exprs}
+    outer_columns = ["f.*"]
+    joins = []
+    if growth and previous_source:
+        group_col = q("group")
+        if previous_source == "figures":
+            ctes.append(
+                f"previous AS (SELECT breakdown, {group_col} AS grp, {q('key')} AS key_, value"
+                f" FROM {q('reporting_figurevalue')} WHERE edition_id = %s)"
+            )
+        else:
+            ctes.append(
+                f"previous AS (SELECT 'national' AS breakdown, 'national' AS grp, {q('key')} AS key_, value"
+                f" FROM {q('reporting_publishedfigure')} WHERE edition_id = %s)"
+            )
+        params.append(previous_edition_id)
+        base_columns = {key: col for col, key in compiled.value_columns.items()}
+        for number, (key, base) in enumerate(growth, start=1):
+            alias = f"p{number}"
+            base_col = f"f.{base_columns[base]}"
+            joins.append(
+                f" LEFT JOIN previous {alias} ON {alias}.breakdown = f.breakdown"
+                f" AND {alias}.grp = f.grp AND {alias}.key_ = {_literal(base)}"
+            )
+            outer_columns.append(f"{alias}.value AS gp_{number}")
+            outer_columns.append(
+                f"ROUND(100.0 * ({base_col} - {alias}.value) / NULLIF({alias}.value, 0), 8) AS g_{number}"
+            )
+            compiled.growth_columns[f"g_{number}"] = (key, f"gp_{number}")
+    compiled.sql = (
+        "WITH " + ", ".join(ctes) + " SELECT " + ", ".join(outer_columns) + " FROM figures f" + "".join(joins)
+    )
+    return compiled

@@ -1,0 +1,46 @@
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from reporting.models import Edition, FigureValue
+from reporting.services.aggregation import edition_figures_compute
+from reporting.tasks.aggregation import edition_recompute_task
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute an edition's figures (national and by province, ownership and hospital "
+        "level) from its approved returns. Runs through Celery when a broker is configured "
+        "and waits for the result; in this process otherwise."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--edition", type=int, required=True, help="survey year, e.g. 2024")
+        parser.add_argument(
+            "--timeout", type=float, default=600, help="seconds to wait for the Celery worker"
+        )
+
+    def handle(self, *args, edition, timeout, **options):
+        try:
+            edition_obj = Edition.objects.get(year=edition)
+        except Edition.DoesNotExist:
+            raise CommandError(f"--edition: there is no edition {edition} (run setup_survey)") from None
+        started = time.monotonic()
+        if settings.CELERY_BROKER_URL and not settings.CELERY_TASK_ALWAYS_EAGER:
+            result = edition_recompute_task.delay(edition_obj.pk)
+            self.stdout.write(f"Queued task {result.id}; waiting for the worker…")
+            try:
+                written = result.get(timeout=timeout)
+            except Exception as exc:  # the worker's error, re-raised by Celery
+                raise CommandError(f"aggregation failed: {exc}") from exc
+        else:
+            written = edition_figures_compute(edition_id=edition_obj.pk)
+        elapsed = time.monotonic() - started
+        national = FigureValue.objects.filter(edition=edition_obj, breakdown="national").count()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Edition {edition}: {written} figures written ({national} national) "
+                f"in {elapsed:.2f} s."
+            )
+        )
