@@ -1,0 +1,472 @@
+"""Importing returns from a spreadsheet: check the whole file, then write it all or nothing.
+
+Both the dry run (the browser's preview) and the import run the same check: the file is
+parsed, every institution resolved, and every resulting return run through the
+questionnaire's rules exactly as the browser form does (``return_values_check``; errors
+reject the file, warnings are reported). Only a file without a single problem is written,
+inside one transaction, with the affected returns locked.
+
+Writes are bulk (one INSERT per few thousand answers, not one service call per value) but
+keep the semantics of ``return_values_save``: a blank cell makes the item unanswered, items
+without a column stay as they are, one AuditEvent (source "import") per changed value, and
+each written return's version is bumped once. A return is created as a draft the first time
+an institution appears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from institutions.models import Institution
+from reporting.models import (
+    Answer,
+    AuditEvent,
+    AuditSource,
+    Edition,
+    Item,
+    ReturnStatus,
+    SurveyReturn,
+)
+from reporting.rules.engine import ERROR, questionnaire_compiled, return_values_check
+from reporting.services.aggregation import edition_recompute_schedule
+from reporting.services.audit import audit_value_events
+from reporting.spreadsheets.layout import edition_items
+from reporting.spreadsheets.parsing import ParsedFile, ParsedRow, returns_table_parse
+from reporting.spreadsheets.problems import SpreadsheetInvalid, SpreadsheetProblem
+from reporting.spreadsheets.reading import table_open
+from reporting.values import Value, value_display
+
+CHUNK = 500
+PREVIEW_CHANGE_LIMIT = 3000  # item changes listed in a preview; the counts are always complete
+INSTITUTION_COLUMN = "A (institution_code)"
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    pass
+
+
+@dataclass
+class ItemChange:
+    code: str
+    old: str
+    new: str
+
+
+@dataclass
+class ReturnPlan:
+    row: int
+    institution_id: int
+    institution_code: str
+    institution_name: str
+    return_id: int | None  # None: the return is created by the import
+    version: int | None
+    status: str | None
+    change_count: int = 0
+    changes: list[ItemChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportPlan:
+    """What an import would do: returns touched, values changed, warnings."""
+
+    edition_year: int
+    item_codes: list[str]
+    returns: list[ReturnPlan] = field(default_factory=list)
+    warnings: list[SpreadsheetProblem] = field(default_factory=list)
+    approve: bool = False
+
+    @property
+    def new_returns(self) -> int:
+        return sum(1 for plan in self.returns if plan.return_id is None)
+
+    @property
+    def changed_returns(self) -> int:
+        return sum(1 for plan in self.returns if plan.change_count)
+
+    @property
+    def value_changes(self) -> int:
+        return sum(plan.change_count for plan in self.returns)
+
+    def versions(self) -> dict[str, int | None]:
+        """Institution code -> return version seen by the check (to detect later edits)."""
+        return {plan.institution_code: plan.version for plan in self.returns}
+
+    def as_dict(self) -> dict:
+        return {
+            "edition_year": self.edition_year,
+            "item_codes": self.item_codes,
+            "approve": self.approve,
+            "new_returns": self.new_returns,
+            "changed_returns": self.changed_returns,
+            "value_changes": self.value_changes,
+            "returns": [asdict(plan) for plan in self.returns],
+            "warnings": [w.as_dict() for w in self.warnings],
+        }
+
+
+@dataclass
+class ImportResult:
+    returns: int
+    returns_created: int
+    returns_changed: int
+    values_changed: int
+    returns_approved: int
+    warnings: list[SpreadsheetProblem]
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["warnings"] = [w.as_dict() for w in self.warnings]
+        return data
+
+
+class ImportStale(SpreadsheetInvalid):
+    """Returns changed between the preview and the confirmation; nothing was written."""
+
+
+# --- reading and checking ----------------------------------------------------------------
+
+
+def returns_file_parse(*, edition: Edition, content: bytes, filename: str) -> ParsedFile:
+    """Read and parse a file. An unreadable file raises SpreadsheetInvalid; problems of rows
+    and cells are collected in the result so the check can list them with the rest."""
+    table = table_open(content=content, filename=filename)
+    parsed = returns_table_parse(table, edition=edition, items=edition_items(edition))
+    if parsed.problems and not parsed.rows:
+        parsed.raise_if_problems()
+    return parsed
+
+
+def returns_file_check(
+    *,
+    edition: Edition,
+    content: bytes,
+    filename: str,
+    institution: Institution | None = None,
+    approve: bool = False,
+    progress: Progress = _no_progress,
+) -> ImportPlan:
+    """The dry run: what importing the file would change. Raises SpreadsheetInvalid; writes nothing."""
+    parsed = returns_file_parse(edition=edition, content=content, filename=filename)
+    return _plan(edition=edition, parsed=parsed, institution=institution, approve=approve,
+                 progress=progress, lock=False)
+
+
+def _chunks(sequence, size=CHUNK):
+    for start in range(0, len(sequence), size):
+        yield sequence[start:start + size]
+
+
+def _answers_by_return(return_ids, items_by_id) -> dict[int, dict[str, tuple[int, Value]]]:
+    """{return id: {item code: (answer id, typed value)}} for the given returns."""
+    answers: dict[int, dict[str, tuple[int, Value]]] = {}
+    for answer_id, return_id, item_id, int_value, bool_value, text_value in Answer.objects.filter(
+        survey_return_id__in=return_ids
+    ).values_list("id", "survey_return_id", "item_id", "int_value", "bool_value", "text_value"):
+        item = items_by_id.get(item_id)
+        if item is None:
+            continue
+        value = int_value if item.type == "integer" else bool_value if item.type == "boolean" else text_value
+        answers.setdefault(return_id, {})[item.code] = (answer_id, value)
+    return answers
+
+
+def _previous_values(edition: Edition, institution_ids) -> dict[int, dict[str, Value]]:
+    """{institution id: values in the previous edition} (empty when it has no returns)."""
+    if edition.previous_id is None:
+        return {}
+    previous = Edition.objects.get(pk=edition.previous_id)
+    if not Item.objects.filter(edition=previous).exists():
+        return {}
+    items_by_id = {item.id: item for item in questionnaire_compiled(previous).items.values()}
+    returns = dict(
+        SurveyReturn.objects.filter(edition=previous, institution_id__in=institution_ids)
+        .values_list("id", "institution_id")
+    )
+    values = _answers_by_return(list(returns), items_by_id)
+    return {
+        returns[return_id]: {code: value for code, (_id, value) in answers.items()}
+        for return_id, answers in values.items()
+    }
+
+
+def _same(a: Value, b: Value) -> bool:
+    return a == b and type(a) is type(b)
+
+
+def _plan(*, edition, parsed: ParsedFile, institution, approve, progress, lock) -> ImportPlan:
+    problems: list[SpreadsheetProblem] = []
+    # Rows with a bad cell are not run through the rules: a missing value would add noise.
+    rows_with_problems = {problem.row for problem in parsed.problems}
+    plan = ImportPlan(edition_year=edition.year, item_codes=parsed.item_codes, approve=approve)
+    questionnaire = questionnaire_compiled(edition)
+    items_by_id = {item.id: item for item in questionnaire.items.values()}
+
+    institutions: dict[str, tuple[int, str, bool]] = {}
+    codes = [row.institution_code for row in parsed.rows]
+    for chunk in _chunks(codes, 5000):
+        for pk, code, name, active in Institution.objects.filter(code__in=chunk).values_list(
+            "id", "code", "name", "active"
+        ):
+            institutions[code] = (pk, name, active)
+
+    rows: list[tuple[ParsedRow, int, str]] = []
+    for row in parsed.rows:
+        found = institutions.get(row.institution_code)
+        if institution is not None and row.institution_code != institution.code:
+            problems.append(SpreadsheetProblem(row.row_number, INSTITUTION_COLUMN, _(
+                "This row is for institution %(code)s; you can upload only your own institution's return (%(own)s)."
+            ) % {"code": row.institution_code, "own": institution.code}))
+        elif found is None:
+            problems.append(SpreadsheetProblem(row.row_number, INSTITUTION_COLUMN, _(
+                "No institution has the code %(code)s. Check the code, or add the institution to the registry first."
+            ) % {"code": row.institution_code}))
+        elif not found[2]:
+            problems.append(SpreadsheetProblem(row.row_number, INSTITUTION_COLUMN, _(
+                "Institution %(code)s is no longer active."
+            ) % {"code": row.institution_code}))
+        else:
+            rows.append((row, found[0], found[1]))
+
+    existing_query = SurveyReturn.objects.filter(
+        edition=edition, institution_id__in=[pk for _row, pk, _name in rows]
+    )
+    if lock:
+        existing_query = existing_query.select_for_update()
+    existing = {
+        institution_id: (pk, version, status)
+        for pk, institution_id, version, status in existing_query.values_list(
+            "id", "institution_id", "version", "status"
+        )
+    }
+
+    listed_changes = 0
+    done = 0
+    for chunk in _chunks(rows):
+        return_ids = [existing[pk][0] for _row, pk, _name in chunk if pk in existing]
+        answers = _answers_by_return(return_ids, items_by_id)
+        previous = _previous_values(edition, [pk for _row, pk, _name in chunk])
+        for row, institution_id, name in chunk:
+            return_id, version, status = existing.get(institution_id, (None, None, None))
+            old = {code: value for code, (_id, value) in answers.get(return_id, {}).items()}
+            new = dict(old)
+            return_plan = ReturnPlan(
+                row=row.row_number, institution_id=institution_id,
+                institution_code=row.institution_code, institution_name=name,
+                return_id=return_id, version=version, status=status,
+            )
+            for code, value in zip(parsed.item_codes, row.values, strict=True):
+                before = old.get(code)
+                if value is None:
+                    new.pop(code, None)
+                else:
+                    new[code] = value
+                if not _same(before, value):
+                    return_plan.change_count += 1
+                    if listed_changes < PREVIEW_CHANGE_LIMIT:
+                        return_plan.changes.append(ItemChange(code, value_display(before), value_display(value)))
+                        listed_changes += 1
+            findings = [] if row.row_number in rows_with_problems else return_values_check(
+                edition=edition, values=new, previous_values=previous.get(institution_id),
+                for_submission=approve,
+            )
+            for finding in findings:
+                column = next((parsed.column_of(code) for code in finding.fields if code in parsed.item_codes), None)
+                if finding.severity == ERROR:
+                    problems.append(SpreadsheetProblem(row.row_number, column, finding.message))
+                else:
+                    plan.warnings.append(SpreadsheetProblem(row.row_number, column, finding.message))
+                    return_plan.warnings.append(finding.message)
+            plan.returns.append(return_plan)
+        done += len(chunk)
+        progress("check", done, len(rows))
+    if problems or parsed.problems:
+        problems = sorted(parsed.problems + problems, key=lambda p: (p.row or 0))
+        if parsed.problem_overflow:
+            problems.append(SpreadsheetProblem(None, None, _(
+                "… and %(count)s more problems not listed."
+            ) % {"count": parsed.problem_overflow}))
+        raise SpreadsheetInvalid(problems)
+    return plan
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def returns_import(
+    *,
+    edition: Edition,
+    content: bytes,
+    filename: str,
+    actor,
+    institution: Institution | None = None,
+    approve: bool = False,
+    expected_versions: dict[str, int | None] | None = None,
+    progress: Progress = _no_progress,
+) -> ImportResult:
+    """Import a returns file all or nothing. Raises SpreadsheetInvalid (nothing written).
+
+    `institution` restricts the file to that institution's row (a reporter's upload);
+    `approve` marks every imported return approved (an admin's action) and schedules one
+    recomputation of the edition's figures; `expected_versions` (from the preview) rejects
+    the file if any of its returns changed since.
+    """
+    parsed = returns_file_parse(edition=edition, content=content, filename=filename)
+    try:
+        with transaction.atomic():
+            return _import(edition=edition, parsed=parsed, actor=actor, institution=institution,
+                           approve=approve, expected_versions=expected_versions, progress=progress)
+    except IntegrityError as exc:
+        # Someone created one of the returns at the same moment; the whole import rolled back.
+        raise SpreadsheetInvalid([SpreadsheetProblem(None, None, _(
+            "Another change to these returns happened during the import; nothing was written. Upload the file again."
+        ))]) from exc
+
+
+def _import(*, edition, parsed, actor, institution, approve, expected_versions, progress) -> ImportResult:
+    plan = _plan(edition=edition, parsed=parsed, institution=institution, approve=approve,
+                 progress=progress, lock=True)
+    if expected_versions is not None:
+        stale = [
+            SpreadsheetProblem(p.row, INSTITUTION_COLUMN, _(
+                "The return of %(code)s changed after the preview; nothing was written. Upload the file again to see the current changes."
+            ) % {"code": p.institution_code})
+            for p in plan.returns
+            if expected_versions.get(p.institution_code, "missing") != p.version
+        ]
+        if stale:
+            raise ImportStale(stale)
+
+    questionnaire = questionnaire_compiled(edition)
+    items = questionnaire.items
+    items_by_id = {item.id: item for item in items.values()}
+    now = timezone.now()
+    rows_by_code = {row.institution_code: row for row in parsed.rows}
+
+    # Returns seen for the first time are created as drafts, as return_start would.
+    new_plans = [p for p in plan.returns if p.return_id is None]
+    for chunk in _chunks(new_plans, 2000):
+        created = SurveyReturn.objects.bulk_create([
+            SurveyReturn(edition=edition, institution_id=p.institution_id, status=ReturnStatus.DRAFT,
+                         version=1, updated_by=actor)
+            for p in chunk
+        ])
+        for p, survey_return in zip(chunk, created, strict=True):
+            p.return_id, p.version, p.status = survey_return.pk, 1, ReturnStatus.DRAFT
+        _insert(AuditEvent, [
+            AuditEvent(edition=edition, survey_return_id=p.return_id, kind=AuditEvent.Kind.STATUS,
+                       source=AuditSource.IMPORT, actor=actor, at=now, old_value="",
+                       new_value=ReturnStatus.DRAFT, return_version=1)
+            for p in chunk
+        ])
+
+    bumped: set[int] = set()
+    values_changed = 0
+    done = 0
+    for chunk in _chunks(plan.returns):
+        answers = _answers_by_return([p.return_id for p in chunk], items_by_id)
+        to_delete: list[int] = []
+        to_create: list[Answer] = []
+        events: list[AuditEvent] = []
+        for p in chunk:
+            row = rows_by_code[p.institution_code]
+            current = answers.get(p.return_id, {})
+            old: dict[str, Value] = {}
+            new: dict[str, Value] = {}
+            for code, value in zip(parsed.item_codes, row.values, strict=True):
+                answer_id, before = current.get(code, (None, None))
+                if _same(before, value):
+                    continue
+                old[code], new[code] = before, value
+                if answer_id is not None:
+                    to_delete.append(answer_id)
+                if value is not None:
+                    item = items[code]
+                    to_create.append(Answer(
+                        survey_return_id=p.return_id, item_id=item.id,
+                        int_value=value if item.type == "integer" else None,
+                        bool_value=value if item.type == "boolean" else None,
+                        text_value=value if item.type in ("choice", "text") else None,
+                    ))
+            if new:
+                bumped.add(p.return_id)
+                values_changed += len(new)
+                stub = SurveyReturn(pk=p.return_id, edition_id=edition.pk)
+                for event in audit_value_events(
+                    survey_return=stub, old=old, new=new, actor=actor,
+                    source=AuditSource.IMPORT, return_version=p.version + 1,
+                ):
+                    event.at = now
+                    events.append(event)
+        for ids in _chunks(to_delete, 5000):
+            Answer.objects.filter(pk__in=ids).delete()
+        _insert(Answer, to_create)
+        _insert(AuditEvent, events)
+        done += len(chunk)
+        progress("write", done, len(plan.returns))
+
+    to_approve = [p for p in plan.returns if approve and p.status != ReturnStatus.APPROVED]
+    for p in to_approve:
+        bumped.add(p.return_id)
+    version_of = {p.return_id: p.version + 1 for p in plan.returns}
+    for ids in _chunks(sorted(bumped), 5000):
+        SurveyReturn.objects.filter(pk__in=ids).update(
+            version=F("version") + 1, updated_at=now, updated_by=actor
+        )
+    if to_approve:
+        for chunk in _chunks(to_approve, 5000):
+            SurveyReturn.objects.filter(pk__in=[p.return_id for p in chunk]).update(
+                status=ReturnStatus.APPROVED, approved_at=now
+            )
+        _insert(AuditEvent, [
+            AuditEvent(edition=edition, survey_return_id=p.return_id, kind=AuditEvent.Kind.STATUS,
+                       source=AuditSource.IMPORT, actor=actor, at=now, old_value=p.status,
+                       new_value=ReturnStatus.APPROVED, return_version=version_of[p.return_id])
+            for p in to_approve
+        ])
+    # Approved returns feed the national figures: recompute once, after commit.
+    touched_approved = any(p.status == ReturnStatus.APPROVED and p.return_id in bumped for p in plan.returns)
+    if to_approve or touched_approved:
+        edition_recompute_schedule(edition_id=edition.pk)
+    return ImportResult(
+        returns=len(plan.returns),
+        returns_created=len(new_plans),
+        returns_changed=sum(1 for p in plan.returns if p.return_id in bumped and p.change_count),
+        values_changed=values_changed,
+        returns_approved=len(to_approve),
+        warnings=plan.warnings,
+    )
+
+
+# --- bulk inserts ----------------------------------------------------------------------------
+
+_COPY_COLUMNS = {
+    Answer: ["survey_return_id", "item_id", "int_value", "bool_value", "text_value"],
+    AuditEvent: ["edition_id", "survey_return_id", "kind", "source", "actor_id", "at", "item_code",
+                 "old_value", "new_value", "return_version", "comment"],
+}
+
+
+def _insert(model, objects: list) -> None:
+    """Insert many rows: PostgreSQL's COPY when available (fast), bulk_create otherwise."""
+    if not objects:
+        return
+    if connection.vendor == "postgresql":
+        columns = _COPY_COLUMNS[model]
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            if hasattr(raw, "copy"):  # psycopg 3
+                with raw.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
+                    for obj in objects:
+                        copy.write_row([getattr(obj, column) for column in columns])
+                return
+    model.objects.bulk_create(objects, batch_size=2000)

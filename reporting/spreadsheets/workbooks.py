@@ -1,0 +1,152 @@
+"""The XLSX template of an edition: one row per institution, item codes in the header.
+
+Row 1 holds the codes the import reads; rows 2-5 are notes (edition, Chinese and English
+labels with units, what each column accepts) that the import skips. Cells carry data
+validation: drop-downs for yes/no and choices, whole numbers from 0 for counts, so Excel
+catches most mistakes while the form is filled offline. The template can be blank or
+prefilled with institutions' current answers.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from reporting.formula_safety import cell_neutralise
+from reporting.models import MAX_INTEGER_VALUE, Edition, Item, ItemType
+from reporting.spreadsheets.layout import (
+    EDITION_NOTE,
+    HINT_NOTE,
+    INSTITUTION_CODE,
+    INSTITUTION_NAME,
+    LABEL_EN_NOTE,
+    LABEL_ZH_NOTE,
+    NO_ZH,
+    YES_ZH,
+    item_hint,
+    item_label,
+)
+from reporting.values import Value
+
+FIRST_DATA_ROW = 6
+SHEET_TITLE = "returns"
+LISTS_SHEET = "lists"
+
+
+def cell_value(item: Item, value: Value, language: str):
+    """How a stored value is written into a template cell (the import reads it back)."""
+    if value is None:
+        return None
+    if item.type == ItemType.BOOLEAN:
+        if language == "en":
+            return "yes" if value else "no"
+        return YES_ZH if value else NO_ZH
+    if item.type == ItemType.CHOICE:
+        for choice in item.choices:
+            if choice["code"] == value:
+                return choice.get("label_en" if language == "en" else "label_zh") or value
+        return value
+    return cell_neutralise(value)
+
+
+def template_workbook_build(
+    *,
+    edition: Edition,
+    items: list[Item],
+    rows: Iterable[tuple[str, str, dict[str, Value]]],
+    language: str = "zh-hans",
+    spare_rows: int = 0,
+) -> bytes:
+    """The template as XLSX bytes; `rows` are (institution code, name, {item code: value})."""
+    language = "en" if language.startswith("en") else "zh"
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = SHEET_TITLE
+    lists = workbook.create_sheet(LISTS_SHEET)
+    lists.sheet_state = "hidden"
+
+    header = [INSTITUTION_CODE, INSTITUTION_NAME] + [item.code for item in items]
+    sheet.append(header)
+    sheet.append([EDITION_NOTE, edition.year, edition.title_zh, edition.title_en])
+    sheet.append([LABEL_ZH_NOTE, "机构名称（仅供参考，导入时忽略）"] + [item_label(item, "zh") for item in items])
+    sheet.append([LABEL_EN_NOTE, "Institution name (for reference; ignored on import)"] + [item_label(item, "en") for item in items])
+    sheet.append([HINT_NOTE, "每行一个机构 · one row per institution"] + [item_hint(item) for item in items])
+
+    count = 0
+    for code, name, values in rows:
+        sheet.append([cell_neutralise(code), cell_neutralise(name)] + [
+            cell_value(item, values.get(item.code), language) for item in items
+        ])
+        count += 1
+    last_row = FIRST_DATA_ROW + max(count + spare_rows, 1) - 1
+
+    bold = Font(bold=True)
+    note_fill = PatternFill("solid", fgColor="EEF2F7")
+    for cell in sheet[1]:
+        cell.font = bold
+    for row in sheet.iter_rows(min_row=2, max_row=FIRST_DATA_ROW - 1):
+        for cell in row:
+            cell.fill = note_fill
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.row_dimensions[3].height = 45
+    sheet.row_dimensions[4].height = 45
+    sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=3)
+    sheet.column_dimensions["A"].width = 16
+    sheet.column_dimensions["B"].width = 24
+    # Codes like 0101 must stay text, not become the number 101.
+    for row_number in range(FIRST_DATA_ROW, last_row + 1):
+        sheet.cell(row=row_number, column=1).number_format = "@"
+    sheet["A1"].comment = Comment(
+        "第1行是题目代码，导入时按代码读取；以 # 开头的行是说明，导入时跳过。\n"
+        "Row 1 holds the item codes the import reads; rows starting with # are notes and are skipped.",
+        "CSNM",
+    )
+
+    whole = DataValidation(
+        type="whole", operator="between", formula1="0", formula2=str(MAX_INTEGER_VALUE),
+        allow_blank=True, showErrorMessage=True,
+        errorTitle="整数 / whole number", error="请输入 ≥ 0 的整数 / enter a whole number of 0 or more",
+    )
+    yes_no = DataValidation(
+        type="list",
+        formula1='"yes,no"' if language == "en" else f'"{YES_ZH},{NO_ZH}"',
+        allow_blank=True, showErrorMessage=True,
+        errorTitle="是/否 · yes/no", error="请选择 是 或 否 / choose yes or no",
+    )
+    sheet.add_data_validation(whole)
+    sheet.add_data_validation(yes_no)
+    list_column = 0
+    for index, item in enumerate(items, start=3):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = 14
+        cells = f"{letter}{FIRST_DATA_ROW}:{letter}{last_row}"
+        if item.type == ItemType.INTEGER:
+            whole.add(cells)
+        elif item.type == ItemType.BOOLEAN:
+            yes_no.add(cells)
+        elif item.type == ItemType.CHOICE and item.choices:
+            # Choice labels may hold commas, so the drop-down reads them from a hidden sheet.
+            list_column += 1
+            list_letter = get_column_letter(list_column)
+            lists.cell(row=1, column=list_column, value=item.code)
+            for position, choice in enumerate(item.choices, start=2):
+                label = choice.get("label_en" if language == "en" else "label_zh") or choice["code"]
+                lists.cell(row=position, column=list_column, value=cell_neutralise(label))
+            end = len(item.choices) + 1
+            choices = DataValidation(
+                type="list",
+                formula1=f"{quote_sheetname(LISTS_SHEET)}!${list_letter}$2:${list_letter}${end}",
+                allow_blank=True, showErrorMessage=True,
+                errorTitle=item.code, error=item_hint(item)[:255],
+            )
+            sheet.add_data_validation(choices)
+            choices.add(cells)
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
