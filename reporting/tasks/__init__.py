@@ -2,3 +2,4 @@
 
 from reporting.tasks.aggregation import *  # noqa: F401,F403
 from reporting.tasks.reminders import *  # noqa: F401,F403
+from reporting.tasks.spreadsheets import *  # noqa: F401,F403
