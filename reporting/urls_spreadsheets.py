@@ -1,3 +1,19 @@
-from django.urls import path  # noqa: F401
+"""Spreadsheet templates, uploads and exports (docs/spreadsheets.md)."""
 
-urlpatterns = []
+from django.urls import path
+
+from reporting.views import spreadsheets as views
+
+app_name = "spreadsheets"
+
+urlpatterns = [
+    path("returns/<int:return_id>/template.xlsx", views.return_template, name="return_template"),
+    path("returns/<int:return_id>/upload/", views.return_upload, name="return_upload"),
+    path("spreadsheets/", views.index, name="index"),
+    path("spreadsheets/<int:year>/template.xlsx", views.edition_template, name="edition_template"),
+    path("spreadsheets/<int:year>/import/", views.edition_import, name="edition_import"),
+    path("spreadsheets/<int:year>/export.<str:fmt>", views.edition_export, name="edition_export"),
+    path("spreadsheets/uploads/<str:job_id>/", views.job_detail, name="job"),
+    path("spreadsheets/uploads/<str:job_id>/status/", views.job_status, name="job_status"),
+    path("spreadsheets/uploads/<str:job_id>/confirm/", views.job_confirm, name="job_confirm"),
+]

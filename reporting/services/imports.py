@@ -165,7 +165,7 @@ def _chunks(sequence, size=CHUNK):
         yield sequence[start:start + size]
 
 
-def _answers_by_return(return_ids, items_by_id) -> dict[int, dict[str, tuple[int, Value]]]:
+def answers_of_returns(return_ids, items_by_id) -> dict[int, dict[str, tuple[int, Value]]]:
     """{return id: {item code: (answer id, typed value)}} for the given returns."""
     answers: dict[int, dict[str, tuple[int, Value]]] = {}
     for answer_id, return_id, item_id, int_value, bool_value, text_value in Answer.objects.filter(
@@ -191,7 +191,7 @@ def _previous_values(edition: Edition, institution_ids) -> dict[int, dict[str, V
         SurveyReturn.objects.filter(edition=previous, institution_id__in=institution_ids)
         .values_list("id", "institution_id")
     )
-    values = _answers_by_return(list(returns), items_by_id)
+    values = answers_of_returns(list(returns), items_by_id)
     return {
         returns[return_id]: {code: value for code, (_id, value) in answers.items()}
         for return_id, answers in values.items()
@@ -252,7 +252,7 @@ def _plan(*, edition, parsed: ParsedFile, institution, approve, progress, lock) 
     done = 0
     for chunk in _chunks(rows):
         return_ids = [existing[pk][0] for _row, pk, _name in chunk if pk in existing]
-        answers = _answers_by_return(return_ids, items_by_id)
+        answers = answers_of_returns(return_ids, items_by_id)
         previous = _previous_values(edition, [pk for _row, pk, _name in chunk])
         for row, institution_id, name in chunk:
             return_id, version, status = existing.get(institution_id, (None, None, None))
@@ -372,7 +372,7 @@ def _import(*, edition, parsed, actor, institution, approve, expected_versions, 
     values_changed = 0
     done = 0
     for chunk in _chunks(plan.returns):
-        answers = _answers_by_return([p.return_id for p in chunk], items_by_id)
+        answers = answers_of_returns([p.return_id for p in chunk], items_by_id)
         to_delete: list[int] = []
         to_create: list[Answer] = []
         events: list[AuditEvent] = []
@@ -470,3 +470,88 @@ def _insert(model, objects: list) -> None:
                         copy.write_row([getattr(obj, column) for column in columns])
                 return
     model.objects.bulk_create(objects, batch_size=2000)
+
+
+# --- browser uploads (run by Celery tasks; eager in development) -------------------------------
+
+
+def _job_progress(job):
+    from reporting.spreadsheets.jobs import job_save
+
+    last = [0.0]
+
+    def progress(phase: str, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - last[0] < 0.5 and done < total:
+            return  # the browser polls about once a second; no need to write more often
+        last[0] = now
+        job.phase, job.done, job.total = phase, done, total
+        job_save(job)
+
+    return progress
+
+
+def _job_context(job):
+    from django.contrib.auth import get_user_model
+    from django.utils import translation
+
+    edition = Edition.objects.get(pk=job.edition_id)
+    institution = Institution.objects.get(pk=job.institution_id) if job.institution_id else None
+    actor = get_user_model().objects.filter(pk=job.owner_id).first()
+    return edition, institution, actor, translation.override(job.language)
+
+
+def import_job_check(*, job_id: str) -> None:
+    """The dry run of an uploaded file: store the preview, or every problem."""
+    import logging
+
+    from reporting.spreadsheets.jobs import JobState, job_content, job_load, job_save
+
+    job = job_load(job_id)
+    if job is None or job.state != JobState.CHECKING:
+        return
+    edition, institution, _actor, language = _job_context(job)
+    with language:
+        try:
+            plan = returns_file_check(
+                edition=edition, content=job_content(job), filename=job.filename,
+                institution=institution, approve=job.approve, progress=_job_progress(job),
+            )
+        except SpreadsheetInvalid as exc:
+            job.state, job.problems = JobState.REJECTED, [p.as_dict() for p in exc.problems]
+        except Exception:  # never leave the person watching a spinner forever
+            logging.getLogger(__name__).exception("checking upload %s failed", job_id)
+            job.state = JobState.FAILED
+        else:
+            job.state, job.plan = JobState.PREVIEWED, plan.as_dict()
+    job_save(job)
+
+
+def import_job_run(*, job_id: str) -> None:
+    """Import a previewed upload, rejecting it if any of its returns changed since the preview."""
+    import logging
+
+    from reporting.spreadsheets.jobs import JobState, job_content, job_load, job_save
+
+    job = job_load(job_id)
+    if job is None or job.state != JobState.IMPORTING or not job.plan:
+        return
+    edition, institution, actor, language = _job_context(job)
+    expected = {entry["institution_code"]: entry["version"] for entry in job.plan["returns"]}
+    with language:
+        try:
+            result = returns_import(
+                edition=edition, content=job_content(job), filename=job.filename, actor=actor,
+                institution=institution, approve=job.approve, expected_versions=expected,
+                progress=_job_progress(job),
+            )
+        except SpreadsheetInvalid as exc:
+            job.state, job.problems = JobState.REJECTED, [p.as_dict() for p in exc.problems]
+        except Exception:
+            logging.getLogger(__name__).exception("importing upload %s failed", job_id)
+            job.state = JobState.FAILED
+        else:
+            job.state, job.result = JobState.DONE, result.as_dict()
+    job_save(job)

@@ -46,7 +46,7 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls, .doc, ..
 _MERGE_REF = re.compile(rb"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]{1,3}[0-9]{1,7}(?::[A-Z]{1,3}[0-9]{1,7})?)\"")
 
 
-def _cap(name: str, default: int) -> int:
+def spreadsheet_cap(name: str, default: int) -> int:
     return int(getattr(settings, f"SPREADSHEET_{name}", default))
 
 
@@ -83,8 +83,8 @@ def _invalid(message: str) -> SpreadsheetInvalid:
 def table_open(*, content: bytes, filename: str = "", max_bytes: int | None = None,
                max_data_rows: int | None = None) -> SheetTable:
     """Open an uploaded file; raise SpreadsheetInvalid with a clear message if it is unusable."""
-    max_bytes = max_bytes or _cap("MAX_BYTES", MAX_BYTES)
-    max_data_rows = max_data_rows or _cap("MAX_DATA_ROWS", MAX_DATA_ROWS)
+    max_bytes = max_bytes or spreadsheet_cap("MAX_BYTES", MAX_BYTES)
+    max_data_rows = max_data_rows or spreadsheet_cap("MAX_DATA_ROWS", MAX_DATA_ROWS)
     if len(content) > max_bytes:
         raise _invalid(
             _("The file is %(size)s MB; the limit is %(limit)s MB.")
@@ -147,7 +147,7 @@ def _csv_open(content: bytes, max_data_rows: int) -> SheetTable:
 
 def _csv_rows(text: str, delimiter: str, table: SheetTable) -> Iterator[tuple[int, list]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    max_columns = _cap("MAX_COLUMNS", MAX_COLUMNS)
+    max_columns = spreadsheet_cap("MAX_COLUMNS", MAX_COLUMNS)
     row_limit = table.max_data_rows + SPARE_ROWS
     row_number = 0
     try:
@@ -191,9 +191,9 @@ def _too_many_columns(row: int, limit: int) -> SpreadsheetProblem:
 
 def _zip_check(archive: zipfile.ZipFile) -> None:
     entries = archive.infolist()
-    if len(entries) > _cap("MAX_ZIP_ENTRIES", MAX_ZIP_ENTRIES):
+    if len(entries) > spreadsheet_cap("MAX_ZIP_ENTRIES", MAX_ZIP_ENTRIES):
         raise _invalid(_("The workbook has too many parts to be a survey template."))
-    limit = _cap("MAX_UNCOMPRESSED_BYTES", MAX_UNCOMPRESSED_BYTES)
+    limit = spreadsheet_cap("MAX_UNCOMPRESSED_BYTES", MAX_UNCOMPRESSED_BYTES)
     total = 0
     for entry in entries:
         total += entry.file_size
@@ -270,7 +270,7 @@ def _xlsx_open(content: bytes, max_data_rows: int) -> SheetTable:
 
 
 def _xlsx_rows(workbook, sheet, table: SheetTable) -> Iterator[tuple[int, list]]:
-    max_columns = _cap("MAX_COLUMNS", MAX_COLUMNS)
+    max_columns = spreadsheet_cap("MAX_COLUMNS", MAX_COLUMNS)
     row_limit = table.max_data_rows + SPARE_ROWS
     row_number = 0
     try:
