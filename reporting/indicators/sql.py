@@ -245,7 +245,8 @@ def figures_query_compile(
     )
     params += [edition_id, approved_status]
     cell_keys = f"province, {dims['ownership']} AS ownership, {dims['hospital_level']} AS hospital_level"
-    cell_group = f"province, {dims['ownership']}, {dims['hospital_level']}"
+    # Only real columns go into GROUP BY (PostgreSQL refuses a constant there).
+    cell_group = ", ".join(["province"] + [dims[c] for c in BREAKDOWN_ITEMS if dims[c] != "''"])
     ret_cells_cte = (
         f"ret_cells AS (SELECT {cell_keys}, COUNT(*) AS n"
         + "".join(f", SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {col}" for cond, col in compiler.conditions.items())
@@ -257,13 +258,14 @@ def figures_query_compile(
     if linear_ids:
         own = f"ret.{dims['ownership']}" if dims["ownership"] != "''" else "''"
         level = f"ret.{dims['hospital_level']}" if dims["hospital_level"] != "''" else "''"
+        item_cell_group = ", ".join(["ret.province"] + [c for c in (own, level) if c != "''"])
         ctes.append(
             f"item_cells AS (SELECT ret.province AS province, {own} AS ownership, {level} AS hospital_level,"
             f" a.item_id AS item_id, SUM(a.int_value) AS total,"
             f" SUM(CASE WHEN a.bool_value THEN 1 ELSE 0 END) AS yes"
             f" FROM {answer} a JOIN ret ON ret.return_id = a.survey_return_id"
             f" WHERE a.item_id IN ({', '.join(map(str, linear_ids))})"
-            f" GROUP BY ret.province, {own}, {level}, a.item_id)"
+            f" GROUP BY {item_cell_group}, a.item_id)"
         )
         for item_id, column in compiler.linear_sums.items():
             wide_columns.append((column, f"SUM(CASE WHEN item_id = {item_id} THEN total ELSE 0 END)"))
