@@ -91,8 +91,10 @@ def returns_export_xlsx_file(*, edition: Edition, statuses=None):
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("returns")
+    from reporting.spreadsheets.workbooks import xlsx_safe
+
     for row in returns_export_rows(edition=edition, statuses=statuses):
-        sheet.append(row)
+        sheet.append([xlsx_safe(value) for value in row])
     handle = tempfile.TemporaryFile(suffix=".xlsx")
     workbook.save(handle)
     handle.seek(0)

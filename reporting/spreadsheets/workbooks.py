@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterable
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
@@ -39,6 +40,14 @@ SHEET_TITLE = "returns"
 LISTS_SHEET = "lists"
 
 
+def xlsx_safe(value):
+    """Neutralised against formula injection, without the control characters XLSX cannot hold."""
+    value = cell_neutralise(value)
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
 def cell_value(item: Item, value: Value, language: str):
     """How a stored value is written into a template cell (the import reads it back)."""
     if value is None:
@@ -52,7 +61,7 @@ def cell_value(item: Item, value: Value, language: str):
             if choice["code"] == value:
                 return choice.get("label_en" if language == "en" else "label_zh") or value
         return value
-    return cell_neutralise(value)
+    return xlsx_safe(value)
 
 
 def template_workbook_build(
@@ -80,7 +89,7 @@ def template_workbook_build(
 
     count = 0
     for code, name, values in rows:
-        sheet.append([cell_neutralise(code), cell_neutralise(name)] + [
+        sheet.append([xlsx_safe(code), xlsx_safe(name)] + [
             cell_value(item, values.get(item.code), language) for item in items
         ])
         count += 1
@@ -137,7 +146,7 @@ def template_workbook_build(
             lists.cell(row=1, column=list_column, value=item.code)
             for position, choice in enumerate(item.choices, start=2):
                 label = choice.get("label_en" if language == "en" else "label_zh") or choice["code"]
-                lists.cell(row=position, column=list_column, value=cell_neutralise(label))
+                lists.cell(row=position, column=list_column, value=xlsx_safe(label))
             end = len(item.choices) + 1
             choices = DataValidation(
                 type="list",
