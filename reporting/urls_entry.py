@@ -1,3 +1,19 @@
-from django.urls import path  # noqa: F401
+"""Data entry, review, completeness and the audit trail."""
 
-urlpatterns = []
+from django.urls import path
+
+from reporting.views import completeness, editions, entry, history, review
+
+app_name = "entry"
+
+urlpatterns = [
+    path("returns/", entry.return_list, name="returns"),
+    path("returns/start/", entry.return_start, name="return_start"),
+    path("returns/<int:pk>/", entry.return_detail, name="return"),
+    path("returns/<int:pk>/review/", review.return_review, name="review"),
+    path("returns/<int:pk>/history/", history.return_history, name="history"),
+    path("completeness/", completeness.completeness, name="completeness"),
+    path("completeness/reminders/", completeness.reminders_send, name="reminders"),
+    path("editions/<int:year>/", editions.edition_manage, name="edition"),
+    path("audit/export.csv", history.audit_export, name="audit_export"),
+]

@@ -277,6 +277,9 @@ def _language_is_chinese() -> bool:
     return (get_language() or "zh-hans").lower().startswith("zh")
 
 
+language_is_chinese = _language_is_chinese
+
+
 _PLACEHOLDER = re.compile(r"\{(left|right|item|old|new)\}")
 
 

@@ -1,0 +1,293 @@
+"""The data-entry form of a return, generated from the edition's questionnaire.
+
+Every input is a text-like field so a failed save re-displays exactly what the person
+typed; values are parsed by ``reporting.values`` (the same rules as the spreadsheet import).
+"""
+
+from __future__ import annotations
+
+import html
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Div, Layout, LayoutObject
+from django import forms
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeData, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from reporting.models import ItemType
+from reporting.rules.engine import CompiledQuestionnaire, RuleFinding, language_is_chinese
+from reporting.values import Value, ValueInvalid, value_parse
+
+EXPLANATION_PREFIX = "explain__"
+
+
+def _raw(value: Value) -> str:
+    """A stored value as the form shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+class ReturnForm(forms.Form):
+    """One field per item, named by the item code; `typed_values` after is_valid()."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, questionnaire: CompiledQuestionnaire, values: dict[str, Value] | None = None,
+                 read_only: bool = False, **kwargs):
+        values = values or {}
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].update({code: _raw(value) for code, value in values.items()})
+        super().__init__(*args, **kwargs)
+        self.questionnaire = questionnaire
+        zh = language_is_chinese()
+        yes_no = [("yes", _("Yes")), ("no", _("No"))]
+        for code, item in questionnaire.items.items():
+            attrs = {}
+            if item.applies_if:
+                attrs["data-applies-if"] = item.applies_if
+            if item.part_of:
+                attrs["data-part-of"] = item.part_of
+            label = item.label(zh)
+            if item.type == ItemType.INTEGER:
+                attrs.update({"inputmode": "numeric", "autocomplete": "off"})
+                field = forms.CharField(label=label, required=False, max_length=32,
+                                        widget=forms.TextInput(attrs=attrs))
+            elif item.type == ItemType.BOOLEAN:
+                field = forms.ChoiceField(label=label, required=False, choices=yes_no,
+                                          widget=forms.RadioSelect(attrs=attrs))
+            elif item.type == ItemType.CHOICE:
+                choices = [("", "—")] + [(c, lz if zh else le) for c, le, lz in item.choices]
+                field = forms.ChoiceField(label=label, required=False, choices=choices,
+                                          widget=forms.Select(attrs=attrs))
+            else:
+                attrs["rows"] = 3
+                field = forms.CharField(label=label, required=False, max_length=4000,
+                                        widget=forms.Textarea(attrs=attrs))
+            if read_only:
+                field.disabled = True
+            self.fields[code] = field
+        if read_only:
+            self.fields["version"].disabled = True
+        self._disable_items_that_do_not_apply()
+        self.helper = self._helper(zh)
+
+    def _current(self, code: str) -> str:
+        if self.is_bound:
+            return self.data.get(code, "")
+        return self.initial.get(code, "")
+
+    def _disable_items_that_do_not_apply(self) -> None:
+        """Render items whose applies_if chain is not all yes as disabled (the JS keeps this live)."""
+        items = self.questionnaire.items
+        for code, item in items.items():
+            parent = item.applies_if
+            while parent:
+                if self._current(parent) != "yes":
+                    self.fields[code].widget.attrs["disabled"] = "disabled"
+                    break
+                parent = items[parent].applies_if
+
+    def _helper(self, zh: bool) -> FormHelper:
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
+        sections = []
+        group_last_item = {members[-1]: group for group, members in self.questionnaire.groups.items()}
+        for section in self.questionnaire.sections:
+            parts = [StaticHTML(format_html('<h2 class="h5 section-title">{}</h2>', section.title_zh if zh else section.title_en))]
+            for code in section.item_codes:
+                item = self.questionnaire.items[code]
+                parts.append(ItemField(code, item_type=item.type, unit=item.unit(zh)))
+                group = group_last_item.get(code)
+                if group:
+                    parts.append(Subtotal(group, label=self.questionnaire.group_labels.get(group, (group, group))[1 if zh else 0]))
+            sections.append(Div(*parts, css_id=f"section-{section.code}", css_class="entry-section"))
+        helper.layout = Layout(*sections)
+        return helper
+
+    def _subtotal(self, group: str) -> str:
+        total = 0
+        for code in self.questionnaire.groups[group]:
+            raw = str(self._current(code) or "").replace(",", "").strip()
+            if raw.isdigit():
+                total += int(raw)
+        return f"{total}"
+
+    def clean(self):
+        cleaned = super().clean()
+        typed: dict[str, Value] = {}
+        for code, item in self.questionnaire.items.items():
+            raw = self.data.get(code, "") if self.is_bound else ""
+            try:
+                typed[code] = value_parse(_ItemView(item), raw)
+            except ValueInvalid as exc:
+                self.add_error(code, str(exc))
+        self.typed_values = typed
+        return cleaned
+
+    def explanations(self) -> dict[str, str]:
+        """The warning explanations posted with the form, by finding rule code."""
+        return {
+            key.removeprefix(EXPLANATION_PREFIX): value.strip()
+            for key, value in self.data.items()
+            if key.startswith(EXPLANATION_PREFIX)
+        }
+
+    def attach_findings(self, findings: list[RuleFinding], item_comments: dict[str, list[str]] | None = None) -> None:
+        """Show each finding (and reviewers' item comments) next to its fields."""
+        by_field: dict[str, list[tuple[str, str]]] = {}
+        for finding in findings:
+            for code in finding.fields:
+                by_field.setdefault(code, []).append((finding.severity, finding.message))
+        for code, comments in (item_comments or {}).items():
+            for body in comments:
+                by_field.setdefault(code, []).append(("comment", body))
+        labels = {"error": _("Error"), "warning": _("Warning"), "comment": _("Reviewer")}
+        for code, entries in by_field.items():
+            field = self.fields.get(code)
+            if field is None:
+                continue
+            field.help_text = format_html_join(
+                "", '<span class="finding finding-{}"><strong>{}:</strong> {}</span>',
+                ((severity, labels[severity], message) for severity, message in entries),
+            )
+            severities = {severity for severity, _ in entries}
+            css = "is-invalid" if "error" in severities else ("is-warning" if "warning" in severities else "")
+            if css:
+                existing = field.widget.attrs.get("class", "")
+                field.widget.attrs["class"] = f"{existing} {css}".strip()
+
+
+class StaticHTML:
+    """Markup fixed when the layout is built (crispy's HTML would compile a template per render)."""
+
+    def __init__(self, html: str):
+        self.html = html
+
+    def render(self, form, context, template_pack=None, **kwargs):
+        return self.html
+
+
+class Subtotal:
+    """The live subtotal of a part_of group, shown after its last item."""
+
+    def __init__(self, group: str, label: str):
+        self.group, self.label = group, label
+
+    def render(self, form, context, template_pack=None, **kwargs):
+        return format_html(
+            '<div class="subtotal" data-subtotal-group="{}">{}: <output data-subtotal-for="{}">{}</output></div>',
+            self.group, self.label, self.group, form._subtotal(self.group),
+        )
+
+
+class ItemField(LayoutObject):
+    """One questionnaire item as Bootstrap 5 markup: label, input (unit beside it), errors, findings.
+
+    A crispy layout object that writes its markup in Python: the page has 123 of them and
+    rendering a template per field (or per widget) made the page several times slower.
+    """
+
+    def __init__(self, code: str, *, item_type: str, unit: str = ""):
+        self.fields = [code]
+        self.code, self.item_type, self.unit = code, item_type, unit
+
+    def render(self, form, context, template_pack=None, **kwargs):
+        code = self.code
+        field = form.fields[code]
+        if form.is_bound and not field.disabled:
+            value = form.data.get(code, "")
+        else:
+            value = form.initial.get(code, "")
+        value = "" if value is None else str(value)
+        errors = form.errors.get(code) if form.is_bound else None
+        attrs = dict(field.widget.attrs)
+        css = attrs.pop("class", "")
+        if errors and "is-invalid" not in css:
+            css = f"{css} is-invalid".strip()
+        if field.disabled:
+            attrs["disabled"] = "disabled"
+        extra = _attributes(attrs)
+        input_id = f"id_{code}"
+        label = _escape(field.label)
+        feedback = _feedback(errors, field.help_text)
+        if self.item_type == ItemType.BOOLEAN:
+            options = []
+            for index, (choice, choice_label) in enumerate(field.choices):
+                option_id = f"{input_id}_{index}"
+                checked = " checked" if value == choice else ""
+                options.append(
+                    f'<div class="form-check form-check-inline"><input class="form-check-input {css}" type="radio" '
+                    f'name="{code}" value="{_escape(choice)}" id="{option_id}"{checked}{extra}>'
+                    f'<label class="form-check-label" for="{option_id}">{_escape(choice_label)}</label></div>'
+                )
+            return mark_safe(  # noqa: S308 - every value passed through _escape
+                f'<fieldset class="mb-3 item" id="{input_id}"><legend class="form-label fs-6 mb-1">{label}</legend>'
+                f'{"".join(options)}{feedback}</fieldset>'
+            )
+        if self.item_type == ItemType.CHOICE:
+            options = "".join(
+                f'<option value="{_escape(choice)}"{" selected" if value == str(choice) else ""}>{_escape(choice_label)}</option>'
+                for choice, choice_label in field.choices
+            )
+            control = f'<select name="{code}" class="form-select {css}" id="{input_id}"{extra}>{options}</select>'
+        elif self.item_type == ItemType.TEXT:
+            control = f'<textarea name="{code}" class="form-control {css}" id="{input_id}"{extra}>\n{_escape(value)}</textarea>'
+        else:
+            control = f'<input type="text" name="{code}" value="{_escape(value)}" class="form-control {css}" id="{input_id}"{extra}>'
+            if self.unit:
+                control = f'<div class="input-group">{control}<span class="input-group-text">{_escape(self.unit)}</span></div>'
+        return mark_safe(  # noqa: S308 - every value passed through _escape
+            f'<div class="mb-3 item" id="div_{input_id}"><label for="{input_id}" class="form-label">{label}</label>'
+            f"{control}{feedback}</div>"
+        )
+
+
+def _escape(value) -> str:
+    """Django's escape without its lazy-string machinery (this runs ~1,000 times per page)."""
+    if isinstance(value, SafeData):
+        return value
+    return html.escape(str(value), quote=True)
+
+
+def _attributes(attrs: dict) -> str:
+    return "".join(
+        f' {name}="{_escape(value)}"' if value is not True else f" {name}"
+        for name, value in attrs.items()
+        if value is not None and value is not False
+    )
+
+
+def _feedback(errors, help_text) -> str:
+    parts = []
+    if errors:
+        parts.extend(f'<div class="invalid-feedback d-block">{_escape(e)}</div>' for e in errors)
+    if help_text:
+        parts.append(f'<div class="form-text">{_escape(help_text)}</div>')
+    return "".join(parts)
+
+
+class _ItemView:
+    """What value_parse needs of an item, from the compiled questionnaire."""
+
+    __slots__ = ("type", "choices", "choice_codes")
+
+    def __init__(self, item):
+        self.type = item.type
+        self.choices = [{"code": c, "label_en": le, "label_zh": lz} for c, le, lz in item.choices]
+        self.choice_codes = [c for c, _le, _lz in item.choices]
+
+
+class SendBackForm(forms.Form):
+    comment = forms.CharField(label=gettext_lazy("Comment for the reporter"), widget=forms.Textarea(attrs={"rows": 3}),
+                              max_length=4000)
+
+
+class ReopenForm(forms.Form):
+    comment = forms.CharField(label=gettext_lazy("Why is the return reopened?"), widget=forms.Textarea(attrs={"rows": 2}),
+                              max_length=4000)

@@ -1,0 +1,59 @@
+"""Reminder e-mails to institutions that have not submitted their return."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from institutions.models import Institution
+from reporting.models import Edition, ReturnStatus, SurveyReturn
+from reporting.selectors_entry import reminder_recipients
+
+logger = logging.getLogger(__name__)
+SUBMITTED_OR_LATER = (ReturnStatus.SUBMITTED, ReturnStatus.REVIEWED, ReturnStatus.APPROVED)
+
+
+def reminders_schedule(*, edition: Edition, institution_ids: list[int], actor) -> None:
+    """Queue the reminder task once the current transaction commits."""
+    from reporting.tasks.reminders import reminders_send_task
+
+    ids = sorted(set(institution_ids))
+    actor_id = actor.pk if actor else None
+    transaction.on_commit(lambda: reminders_send_task.delay(edition.pk, ids, actor_id))
+
+
+def reminders_send(*, edition: Edition, institution_ids: list[int], actor=None) -> int:
+    """E-mail every listed institution that still has not submitted; returns how many were sent."""
+    submitted = set(
+        SurveyReturn.objects.filter(edition=edition, institution_id__in=institution_ids, status__in=SUBMITTED_OR_LATER)
+        .values_list("institution_id", flat=True)
+    )
+    institutions = list(Institution.objects.filter(pk__in=institution_ids, active=True).exclude(pk__in=submitted))
+    recipients = reminder_recipients(institutions=institutions)
+    messages = []
+    # Hospital staff read Chinese first; the English text follows for anyone who does not.
+    for institution in institutions:
+        addresses = recipients.get(institution.pk)
+        if not addresses:
+            continue
+        parts = []
+        for language in ("zh-hans", "en"):
+            with translation.override(language):
+                title = edition.title_zh if language == "zh-hans" else edition.title_en
+                closes = edition.closes_on.isoformat() if edition.closes_on else _("soon")
+                parts.append(
+                    _("Dear colleagues of %(institution)s,\n\nYour return for the %(title)s has not been submitted yet. "
+                      "Please complete and submit it by %(closes)s.\n\nThank you.")
+                    % {"institution": institution.name, "title": title, "closes": closes}
+                )
+        with translation.override("zh-hans"):
+            subject = _("Reminder: please submit your survey return (%(title)s)") % {"title": edition.title_zh}
+        messages.append((subject, "\n\n----\n\n".join(parts), settings.DEFAULT_FROM_EMAIL, addresses))
+    sent = send_mass_mail(messages, fail_silently=False) if messages else 0
+    logger.info("edition %s: %s reminder(s) sent by %s", edition.year, sent, actor)
+    return sent
