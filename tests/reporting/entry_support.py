@@ -1,6 +1,12 @@
 """Shared pieces of the data-entry tests: a complete, rule-clean return and people around it."""
 
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
 from reporting.models import Item, ItemType
+from tests import factories
 
 # Values that satisfy every rule of the 2024 edition (no errors, no warnings).
 CLEAN_OVERRIDES = {
@@ -48,3 +54,48 @@ def clean_values(edition) -> dict:
             values[code] = False
     values.update(CLEAN_OVERRIDES)
     return values
+
+
+@pytest.fixture
+def open_edition(edition):
+    """The 2024 edition, open for entry today."""
+    today = timezone.localdate()
+    edition.status = "open"
+    edition.opens_on = today - dt.timedelta(days=10)
+    edition.closes_on = today + dt.timedelta(days=10)
+    edition.save()
+    return edition
+
+
+@pytest.fixture
+def world(open_edition):
+    """Two institutions in Beijing (11) and one in Shanghai (31), with their people and returns."""
+    beijing = factories.InstitutionFactory(province_id="11", contact_email="nm@bj-hospital.example")
+    beijing_other = factories.InstitutionFactory(province_id="11")
+    shanghai = factories.InstitutionFactory(province_id="31")
+    return {
+        "edition": open_edition,
+        "beijing": beijing,
+        "beijing_other": beijing_other,
+        "shanghai": shanghai,
+        "reporter": factories.reporter(beijing, email="reporter@bj-hospital.example"),
+        "reporter_other": factories.reporter(beijing_other),
+        "reporter_shanghai": factories.reporter(shanghai),
+        "liaison": factories.liaison("11"),
+        "liaison_shanghai": factories.liaison("31"),
+        "admin": factories.society_admin(),
+        "return": factories.survey_return(edition=open_edition, institution=beijing),
+        "return_other": factories.survey_return(edition=open_edition, institution=beijing_other),
+        "return_shanghai": factories.survey_return(edition=open_edition, institution=shanghai),
+    }
+
+
+def form_data(values: dict, *, version: int, action: str = "save", **extra) -> dict:
+    """POST data of the entry form for typed `values` (booleans as yes/no)."""
+    data = {"version": str(version), "action": action}
+    for code, value in values.items():
+        if value is None:
+            continue
+        data[code] = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+    data.update(extra)
+    return data
