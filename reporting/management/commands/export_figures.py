@@ -1,0 +1,50 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from reporting.models import Breakdown, Edition
+from reporting.selectors_report import figure_export_rows, figures_dataset, figures_json
+
+
+class Command(BaseCommand):
+    help = (
+        "Write every report indicator of an edition: CSV columns edition,group_by,group,key,value "
+        "(national figures unless --by names a breakdown), values unrounded, an empty value where "
+        "a percentage's denominator is 0. Reads the figures `aggregate` computed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--edition", type=int, required=True, help="survey year, e.g. 2024")
+        parser.add_argument(
+            "--by", choices=[b for b in Breakdown.values if b != Breakdown.NATIONAL],
+            help="a breakdown: one row per group and indicator",
+        )
+        parser.add_argument("--format", choices=["csv", "json", "xlsx"], default="csv")
+        parser.add_argument("--output", help="file to write (default: standard output; required for xlsx)")
+
+    def handle(self, *args, edition, by, format, output, **options):
+        try:
+            edition_obj = Edition.objects.get(year=edition)
+        except Edition.DoesNotExist:
+            raise CommandError(f"--edition: there is no edition {edition} (run setup_survey)") from None
+        if format == "xlsx" and not output:
+            raise CommandError("--output: an xlsx file must be written to a file, not the terminal")
+        rows = figure_export_rows(edition=edition_obj, breakdown=by)
+        if not rows:
+            self.stderr.write(
+                f"Edition {edition} has no figures{f' by {by}' if by else ''}: "
+                f"approve returns and run `manage.py aggregate --edition {edition}`."
+            )
+        if format == "json":
+            content = json.dumps(figures_json(rows), ensure_ascii=False, indent=1) + "\n"
+        elif format == "csv":
+            content = figures_dataset(rows, for_spreadsheet=False).export("csv", lineterminator="\n")
+        else:
+            content = figures_dataset(rows, for_spreadsheet=True).export("xlsx")
+        if output:
+            mode = "wb" if isinstance(content, bytes) else "w"
+            with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as handle:
+                handle.write(content)
+            self.stderr.write(f"Wrote {len(rows)} figures to {output}.")
+        else:
+            self.stdout.write(content, ending="")
