@@ -140,7 +140,7 @@ def test_concurrent_saves_in_two_transactions_one_wins(edition):
 
 
 def test_wrong_types_and_unknown_codes_are_refused(people):
-    with pytest.raises(ValueError, match="Unknown item codes: nope"):
+    with pytest.raises(ValueError, match="nope"):
         save(people, {"nope": 1})
     with pytest.raises(ValueError, match="eq_pet_ct"):
         save(people, {"eq_pet_ct": "3"})
