@@ -1,12 +1,15 @@
 """Reading an uploaded CSV or XLSX file into rows of cell values, defensively.
 
-Uploaded files are hostile until proven otherwise. Before openpyxl sees an XLSX file we
-check the zip's directory (entry count, declared uncompressed sizes, compression ratios),
-so a zip bomb is refused without being inflated; Python's zipfile never inflates a member
-beyond its declared size, so the declared sizes are a real bound. The sheet is then read in
-openpyxl's read-only (streaming) mode with bounded rows and columns. Merged cells are
+Uploaded files are hostile until proven otherwise. Before any XML of an XLSX file is
+parsed we check the zip's directory (entry count, declared uncompressed sizes, compression
+ratios), so a zip bomb is refused without being inflated; Python's zipfile never inflates a
+member beyond its declared size, so the declared sizes are a real bound. Every XML part is
+refused if it declares a DTD (no entity expansion tricks), small parts are size-capped, and
+the first sheet is streamed row by row with the C XML parser (openpyxl's read-only loader
+is pure Python and parses each sheet once more just to size it: seconds for a national
+file), with bounded rows and columns. Merged cells are
 refused (a merged range hides the values of all but one cell); formulas are refused with
-the cell named (we cannot trust a cached result, and would not evaluate one).
+the cell named (a cached result may be stale or missing, and we never evaluate one).
 
 CSV files are accepted as UTF-8 with or without a byte-order mark, or as GB18030 (a superset
 of GBK, which is what Excel on Chinese Windows writes).
@@ -40,6 +43,8 @@ MAX_COMPRESSION_RATIO = 200
 RATIO_CHECK_FROM_BYTES = 1024 * 1024
 # Note rows and blank rows above, between and below the data rows.
 SPARE_ROWS = 1000
+# Parts read whole (workbook, relationships, shared strings) rather than streamed.
+MAX_PART_BYTES = 32 * 1024 * 1024
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls, .doc, ...
@@ -229,72 +234,226 @@ def _merged_ranges(archive: zipfile.ZipFile, member: str, limit: int = 5) -> lis
     return found
 
 
-def _xlsx_open(content: bytes, max_data_rows: int) -> SheetTable:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+_ELEMENT_START = re.compile(rb"<[A-Za-z_]")
+_CELL_REF = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
 
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - 64
+    return index - 1
+
+
+def _prolog_check(archive: zipfile.ZipFile, member: str) -> None:
+    """Refuse a DTD before the root element: no entity tricks reach the XML parser."""
+    with archive.open(member) as stream:
+        head = stream.read(65536)
+    start = _ELEMENT_START.search(head)
+    prolog = head[: start.start()] if start else head
+    if start is None or b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+        raise _invalid(_("The workbook is damaged or not an .xlsx file; it could not be read."))
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _sheet_rows(archive: zipfile.ZipFile, member: str, shared_strings) -> Iterator[tuple[int, dict[int, object]]]:
+    """(row number, {column index: value}) straight from the sheet XML.
+
+    openpyxl's own row reader goes through a pure-Python XML parser (several times slower
+    for a 150,000-cell sheet); this uses the C parser, after _prolog_check ruled out DTDs.
+    Only end events are asked for: a cell's children and a row's cells are complete then.
+    """
+    from xml.etree.ElementTree import iterparse
+
+    row_number = 0
+    cells: dict[int, object] = {}
+    column = -1
+    with archive.open(member) as stream:
+        for _event, element in iterparse(stream, events=("end",)):
+            tag = element.tag
+            if tag.endswith("}c") or tag == "c":
+                reference = element.get("r")
+                match = _CELL_REF.match(reference) if reference else None
+                column = _column_index(match.group(1)) if match else column + 1
+                value = formula = None
+                for child in element:
+                    name = child.tag
+                    if name.endswith("}v") or name == "v":
+                        value = child.text
+                    elif name.endswith("}f") or name == "f":
+                        formula = child.text or ""
+                    elif name.endswith("}is") or name == "is":
+                        value = "".join(t.text or "" for t in child.iter() if _local(t.tag) == "t")
+                if formula is not None:
+                    value = FormulaCell("=" + formula if formula else _("(shared formula)"))
+                elif value is not None:
+                    kind = element.get("t")
+                    if kind is None or kind == "n":
+                        if value.isdigit():
+                            value = int(value)
+                        else:
+                            try:
+                                value = int(value) if value.lstrip("-").isdigit() else float(value)
+                            except ValueError:
+                                pass
+                    elif kind == "s":
+                        value = shared_strings[int(value)]
+                    elif kind == "b":
+                        value = value == "1"
+                if value is not None:
+                    cells[column] = value
+                element.clear()
+            elif tag.endswith("}row") or tag == "row":
+                number = element.get("r")
+                row_number = int(number) if number and number.isdigit() else row_number + 1
+                yield row_number, cells
+                cells, column = {}, -1
+                element.clear()
+
+
+_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_DOC_REL_NS = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+               "http://purl.oclc.org/ooxml/officeDocument/relationships")
+
+
+def _xml_root(archive: zipfile.ZipFile, member: str):
+    """A small XML part of the package (workbook, relationships), parsed after the DTD check."""
+    from xml.etree.ElementTree import fromstring
+
+    if archive.getinfo(member).file_size > MAX_PART_BYTES:
+        raise _invalid(_("The workbook is damaged or not an .xlsx file; it could not be read."))
+    _prolog_check(archive, member)
+    with archive.open(member) as stream:
+        return fromstring(stream.read())
+
+
+def _part_path(base: str, target: str) -> str:
+    """A relationship target resolved against the folder of the part that names it."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    folder = base.rsplit("/", 1)[0] if "/" in base else ""
+    parts = [part for part in f"{folder}/{target}".split("/") if part and part != "."]
+    resolved: list[str] = []
+    for part in parts:
+        if part == "..":
+            if resolved:
+                resolved.pop()
+        else:
+            resolved.append(part)
+    return "/".join(resolved)
+
+
+def _relationships(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """{relationship id: (type, target path)} of a part."""
+    folder, name = part.rsplit("/", 1) if "/" in part else ("", part)
+    rels = f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
+    if rels not in archive.NameToInfo:
+        return {}
+    return {
+        rel.get("Id"): (rel.get("Type", ""), _part_path(part, rel.get("Target", "")))
+        for rel in _xml_root(archive, rels)
+        if _local(rel.tag) == "Relationship"
+    }
+
+
+def _first_sheet(archive: zipfile.ZipFile) -> tuple[str, list[str]]:
+    """(path of the workbook's first sheet, shared strings), read with the C XML parser.
+
+    openpyxl's read-only loader parses every sheet once just to size it, through a
+    pure-Python parser; for a large sheet that alone takes seconds.
+    """
+    package = _relationships(archive, "")  # _rels/.rels
+    workbook_part = next(
+        (target for kind, target in package.values() if kind.endswith("/officeDocument")), "xl/workbook.xml"
+    )
+    if workbook_part not in archive.NameToInfo:
+        raise _invalid(_("This zip file is not an Excel workbook (.xlsx)."))
+    relationships = _relationships(archive, workbook_part)
+    sheet_part = None
+    for element in _xml_root(archive, workbook_part).iter():
+        if _local(element.tag) == "sheet":
+            rel_id = next((element.get(f"{{{ns}}}id") for ns in _DOC_REL_NS if element.get(f"{{{ns}}}id")), None)
+            kind, target = relationships.get(rel_id, ("", ""))
+            if target in archive.NameToInfo and kind.endswith("/worksheet"):
+                sheet_part = target
+            break
+    if sheet_part is None:
+        raise _invalid(_("The workbook's first sheet is not a worksheet (or the workbook has no sheets)."))
+    shared_strings: list[str] = []
+    strings_part = next(
+        (target for kind, target in relationships.values() if kind.endswith("/sharedStrings")), None
+    )
+    if strings_part and strings_part in archive.NameToInfo:
+        for item in _xml_root(archive, strings_part):
+            if _local(item.tag) != "si":
+                continue
+            # Rich text has several runs; phonetic guides (rPh) are not part of the text.
+            texts = []
+            for child in item:
+                name = _local(child.tag)
+                if name == "t":
+                    texts.append(child.text or "")
+                elif name == "r":
+                    texts.extend(t.text or "" for t in child if _local(t.tag) == "t")
+            shared_strings.append("".join(texts))
+    return sheet_part, shared_strings
+
+
+def _xlsx_open(content: bytes, max_data_rows: int) -> SheetTable:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise _invalid(_("The workbook is damaged: it cannot be unpacked.")) from exc
     _zip_check(archive)
     try:
-        workbook = openpyxl.load_workbook(
-            io.BytesIO(content), read_only=True, data_only=False, keep_links=False
-        )
-    except (InvalidFileException, zipfile.BadZipFile) as exc:
-        raise _invalid(_("This is not an Excel workbook (.xlsx) we can read.")) from exc
-    except Exception as exc:  # openpyxl raises many kinds on malformed XML; none may escape as a 500
+        member, shared_strings = _first_sheet(archive)
+        _prolog_check(archive, member)
+        merged = _merged_ranges(archive, member)
+    except SpreadsheetInvalid:
+        raise
+    except Exception as exc:  # malformed XML or zip parts; none may escape as a 500
         logger.info("unreadable workbook: %r", exc)
         raise _invalid(_("The workbook is damaged or not an .xlsx file; it could not be read.")) from exc
-    if not workbook.worksheets:
-        raise _invalid(_("The workbook has no sheets."))
-    sheet = workbook.worksheets[0]
-    member = getattr(sheet, "_worksheet_path", None)
-    if member:
-        try:
-            merged = _merged_ranges(archive, member)
-        except (KeyError, zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise _invalid(_("The workbook is damaged: its first sheet cannot be read.")) from exc
-        if merged:
-            raise SpreadsheetInvalid([
-                SpreadsheetProblem(
-                    None, ref,
-                    _("Merged cells (%(ref)s) are not accepted: unmerge them so every value has its own cell.") % {"ref": ref},
-                )
-                for ref in merged
-            ])
+    if merged:
+        raise SpreadsheetInvalid([
+            SpreadsheetProblem(
+                None, ref,
+                _("Merged cells (%(ref)s) are not accepted: unmerge them so every value has its own cell.") % {"ref": ref},
+            )
+            for ref in merged
+        ])
     table = SheetTable(kind="xlsx", rows=iter(()), max_data_rows=max_data_rows)
-    table.rows = _xlsx_rows(workbook, sheet, table)
+    table.rows = _xlsx_rows(archive, member, shared_strings, table)
     return table
 
 
-def _xlsx_rows(workbook, sheet, table: SheetTable) -> Iterator[tuple[int, list]]:
+def _xlsx_rows(archive, member, shared_strings, table: SheetTable) -> Iterator[tuple[int, list]]:
     max_columns = spreadsheet_cap("MAX_COLUMNS", MAX_COLUMNS)
     row_limit = table.max_data_rows + SPARE_ROWS
     row_number = 0
     try:
-        # Bounded on both axes: a sheet claiming a million rows or 16,384 columns is cut off.
-        for cells in sheet.iter_rows(max_row=row_limit + 1, max_col=max_columns + 1):
-            row_number += 1
-            values = []
-            for cell in cells:
-                value = cell.value
-                if cell.data_type == "f" and value is not None:
-                    value = FormulaCell(str(value))
-                elif isinstance(value, str) and not value.strip():
-                    value = None
-                values.append(value)
-            values = _trim(values)
-            if not values:
+        for row_number, cells in _sheet_rows(archive, member, shared_strings):
+            if not cells:
                 continue
             if row_number > row_limit:
                 table.problems.append(_too_many_rows(table.max_data_rows))
                 return
-            if len(values) > max_columns:
+            width = max(cells) + 1
+            if width > max_columns:
                 table.problems.append(_too_many_columns(row_number, max_columns))
                 return
-            yield row_number, values
+            values = [None] * width
+            for index, value in cells.items():
+                if isinstance(value, str):
+                    value = (FormulaCell(value) if value.startswith("=") and len(value) > 1
+                             else value if value.strip() else None)
+                values[index] = value
+            values = _trim(values)
+            if values:
+                yield row_number, values
     except Exception as exc:  # malformed sheet XML surfaces while streaming
         logger.info("unreadable sheet: %r", exc)
         table.problems.append(
@@ -302,4 +461,4 @@ def _xlsx_rows(workbook, sheet, table: SheetTable) -> Iterator[tuple[int, list]]
                                _("The workbook is damaged: its first sheet could not be read."))
         )
     finally:
-        workbook.close()
+        archive.close()

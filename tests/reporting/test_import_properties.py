@@ -20,6 +20,15 @@ from tests.reporting.spreadsheet_support import csv_bytes
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English (zh-hans is the site's default)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
 PROPERTY = settings(
     max_examples=60, deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -13,6 +13,15 @@ from tests.reporting.spreadsheet_support import csv_bytes, returns_rows, xlsx_by
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English (zh-hans is the site's default)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def _write(tmp_path, name, content: bytes):
     path = tmp_path / name
     path.write_bytes(content)
@@ -145,3 +154,26 @@ def test_reporter_scope_refuses_other_institutions(edition):
         returns_import(edition=edition, content=content, filename="x.csv", actor=None, institution=own)
     assert [p.row for p in raised.value.problems] == [3]
     assert not SurveyReturn.objects.filter(institution__in=[own, other]).exists()
+
+
+@pytest.mark.sqlite
+def test_audit_value_rows_match_audit_value_events(edition):
+    """The import's fast audit rows are exactly the shared audit service's events."""
+    from django.utils import timezone
+
+    from reporting.services.audit import audit_value_events
+    from reporting.services.imports import EVENT_COLUMNS, audit_value_rows
+
+    ret = survey_return(edition=edition)
+    old = {"a": 1, "b": True, "c": None, "d": "x", "e": 0}
+    new = {"a": 2, "b": True, "c": "public", "d": None, "e": False}
+    now = timezone.now()
+    rows = audit_value_rows(edition_id=edition.pk, return_id=ret.pk, old=old, new=new, actor_id=None, at=now,
+                            return_version=3)
+    events = audit_value_events(survey_return=ret, old=old, new=new, actor=None, source=AuditSource.IMPORT,
+                                return_version=3)
+    as_rows = [
+        tuple(now if column == "at" else getattr(event, column) for column in EVENT_COLUMNS) for event in events
+    ]
+    assert rows == as_rows
+    assert [row[6] for row in rows] == ["a", "c", "d", "e"]

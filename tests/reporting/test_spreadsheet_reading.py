@@ -18,6 +18,15 @@ from tests.reporting.spreadsheet_support import csv_bytes, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English (zh-hans is the site's default)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
 HEADER = ["institution_code", "ownership", "svc_pet", "eq_thyroid_analyzer", "eq_bone_densitometer"]
 
 

@@ -21,6 +21,13 @@ from tests.reporting.spreadsheet_support import csv_bytes, returns_rows
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def client(client):
+    """An English-speaking browser: messages are asserted in English (zh-hans is the default)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
 @pytest.fixture(autouse=True)
 def upload_dir(settings, tmp_path):
     settings.SPREADSHEET_UPLOAD_DIR = str(tmp_path / "uploads")
@@ -78,7 +85,7 @@ def test_reporter_downloads_prefilled_template(client, edition, own_return):
     assert "ownership" in header and "eq_pet_ct" in header
     assert sheet.cell(row=2, column=1).value == "#edition" and sheet.cell(row=2, column=2).value == 2024
     assert sheet.cell(row=6, column=1).value == own_return.institution.code
-    assert sheet.cell(row=6, column=header.index("ownership") + 1).value == "公立"  # the label people see
+    assert sheet.cell(row=6, column=header.index("ownership") + 1).value == "Public"  # the label people see
     kinds = {dv.type for dv in sheet.data_validations.dataValidation}
     assert {"whole", "list"} <= kinds
 
@@ -130,7 +137,7 @@ def test_reporter_upload_preview_then_confirm(client, edition, own_return, uploa
     other = reporter(InstitutionFactory())
     from django.test import Client
 
-    stranger = _login(Client(), other)
+    stranger = _login(Client(HTTP_ACCEPT_LANGUAGE="en"), other)
     assert stranger.get(job_url).status_code == 404
     assert stranger.post(job_url + "confirm/").status_code == 404
 

@@ -1,0 +1,229 @@
+"""Import speed and peak memory: 1,237 and 20,000 returns x 123 items, from XLSX and CSV.
+
+    .venv/bin/python bench/import/run.py [--sizes 1237,20000] [--formats xlsx,csv]
+
+Uses its own PostgreSQL database (surveysite_bench_import on the server DATABASE_URL names,
+default 127.0.0.1:5432; created, migrated and loaded with setup_survey on first use). Each
+measurement runs in a fresh child process so its peak resident memory (ru_maxrss) is its own:
+
+- import:   ``returns_import`` of the whole file (read, parse, check every return against
+            the questionnaire's rules, write answers and audit events in one transaction);
+- baseline: a plain read of the same file in the same run (openpyxl read-only iteration of
+            every cell / csv.reader over the decoded text), the floor any import must pay.
+
+Targets for 1,237 returns: under 10 s and under 300 MB peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+SERVER = os.environ.get("BENCH_SERVER_URL", "postgres://postgres@127.0.0.1:5432")
+DATABASE = "surveysite_bench_import"
+os.environ["DATABASE_URL"] = f"{SERVER}/{DATABASE}"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "surveysite.settings.test")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
+
+CODE_PREFIX = "BENCH"
+
+
+def _peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _database_create() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+def _django():
+    import django
+
+    django.setup()
+
+
+def _prepare(max_size: int) -> None:
+    """Schema, questionnaire, and max_size institutions (created once, reused)."""
+    _django()
+    from django.core.management import call_command
+
+    from institutions.models import Institution, Province
+
+    call_command("migrate", verbosity=0)
+    call_command("setup_survey", verbosity=0)
+    have = Institution.objects.filter(code__startswith=CODE_PREFIX).count()
+    if have < max_size:
+        provinces = list(Province.objects.values_list("code", flat=True))
+        Institution.objects.bulk_create(
+            [
+                Institution(code=f"{CODE_PREFIX}{n:06d}", name=f"基准测试医院{n}",
+                            province_id=provinces[n % len(provinces)], is_synthetic=True)
+                for n in range(have, max_size)
+            ],
+            batch_size=5000,
+        )
+
+
+def _row_values(items, rng) -> dict:
+    """All 123 items answered, consistent with every error rule (warnings allowed)."""
+    from tests.reporting.entry_support import clean_values
+
+    values = dict(_BASE)
+    values["iv_samples"] = rng.randint(0, 50_000)
+    values["iv_tests"] = rng.randint(0, 90_000)
+    values["pet_exam_tumor"] = rng.randint(0, 15_000)
+    values["sp_exam_skeletal"] = rng.randint(0, 20_000)
+    values["tx_i131_graves"] = rng.randint(0, 800)
+    assert clean_values
+    return values
+
+
+_BASE: dict = {}
+
+
+def _files(sizes, formats, folder: Path) -> dict:
+    _django()
+    from django.utils import translation
+    from openpyxl import Workbook
+
+    from reporting.models import Edition, ItemType
+    from reporting.spreadsheets.layout import edition_items
+    from reporting.values import value_display
+    from tests.reporting.entry_support import clean_values
+
+    edition = Edition.objects.get(year=2024)
+    items = edition_items(edition)
+    _BASE.update(clean_values(edition))
+    for item in items:
+        if item.type == ItemType.TEXT:
+            _BASE[item.code] = "基准"
+    codes = [item.code for item in items]
+    assert len([c for c in codes if c in _BASE]) == len(codes) == 123, len(codes)
+    files = {}
+    rng = random.Random(2024)
+    with translation.override("en"):
+        for size in sizes:
+            rows = [[f"{CODE_PREFIX}{n:06d}", *(_row_values(items, rng)[code] for code in codes)] for n in range(size)]
+            for fmt in formats:
+                path = folder / f"returns-{size}.{fmt}"
+                if fmt == "csv":
+                    import csv
+
+                    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+                        writer = csv.writer(handle)
+                        writer.writerow(["institution_code", *codes])
+                        for row in rows:
+                            writer.writerow([row[0], *(value_display(v) for v in row[1:])])
+                else:
+                    workbook = Workbook(write_only=True)
+                    sheet = workbook.create_sheet("returns")
+                    sheet.append(["institution_code", *codes])
+                    for row in rows:
+                        sheet.append([row[0], *(("yes" if v else "no") if isinstance(v, bool) else v for v in row[1:])])
+                    workbook.save(path)
+                files[(size, fmt)] = path
+    return files
+
+
+def child(mode: str, path: str) -> None:
+    """One measurement in this (fresh) process; prints JSON."""
+    content = Path(path).read_bytes()
+    if mode == "baseline":
+        started = time.perf_counter()
+        cells = 0
+        if path.endswith(".csv"):
+            import csv
+            import io
+
+            for row in csv.reader(io.StringIO(content.decode("utf-8-sig"))):
+                cells += len(row)
+        else:
+            import io
+
+            from openpyxl import load_workbook
+
+            workbook = load_workbook(io.BytesIO(content), read_only=True)
+            for row in workbook.worksheets[0].iter_rows(values_only=True):
+                cells += len(row)
+        seconds = time.perf_counter() - started
+        print(json.dumps({"seconds": seconds, "peak_mb": _peak_mb(), "cells": cells}))
+        return
+    _django()
+    from django.db import connection
+
+    from reporting.models import Edition
+    from reporting.services.imports import returns_import
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE reporting_answer, reporting_auditevent, reporting_surveyreturn RESTART IDENTITY CASCADE")
+    edition = Edition.objects.get(year=2024)
+    idle_mb = _peak_mb()
+    started = time.perf_counter()
+    result = returns_import(edition=edition, content=content, filename=Path(path).name, actor=None)
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM reporting_answer")
+        answers = cursor.fetchone()[0]
+    print(json.dumps({
+        "seconds": seconds, "peak_mb": _peak_mb(), "idle_mb": idle_mb, "returns": result.returns,
+        "answers": answers, "values_changed": result.values_changed, "warnings": len(result.warnings),
+    }))
+
+
+def _run_child(mode: str, path: Path) -> dict:
+    completed = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(path)], capture_output=True, text=True, check=False,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"{mode} {path} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1237,20000")
+    parser.add_argument("--formats", default="xlsx,csv")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "FILE"))
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    formats = args.formats.split(",")
+    _database_create()
+    _prepare(max(sizes))
+    with tempfile.TemporaryDirectory() as folder:
+        files = _files(sizes, formats, Path(folder))
+        print(f"{'file':<22}{'MB':>7}{'import s':>10}{'peak MB':>9}{'baseline s':>12}{'base MB':>9}{'ratio':>7}  answers")
+        for (size, _fmt), path in files.items():
+            baseline = _run_child("baseline", path)
+            measured = _run_child("import", path)
+            assert measured["answers"] == size * 123, measured
+            print(
+                f"{path.name:<22}{path.stat().st_size / 1e6:>7.1f}{measured['seconds']:>10.2f}{measured['peak_mb']:>9.0f}"
+                f"{baseline['seconds']:>12.2f}{baseline['peak_mb']:>9.0f}{measured['seconds'] / baseline['seconds']:>7.1f}"
+                f"  {measured['answers']:,} ({measured['warnings']} warnings)"
+            )
+            if size == 1237:
+                ok = measured["seconds"] < 10 and measured["peak_mb"] < 300
+                print(f"{'':<22}target for 1,237 (< 10 s, < 300 MB peak): {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
