@@ -141,26 +141,28 @@ class ReturnForm(forms.Form):
     def attach_findings(self, findings: list[RuleFinding], item_comments: dict[str, list[str]] | None = None) -> None:
         """Show each finding (and reviewers' item comments) next to its fields."""
         by_field: dict[str, list[tuple[str, str]]] = {}
+        marked: dict[str, set[str]] = {}
         for finding in findings:
-            for code in finding.fields:
-                by_field.setdefault(code, []).append((finding.severity, finding.message))
+            # The message sits by the first of its fields; every field of it is outlined.
+            fields = [code for code in finding.fields if code in self.fields]
+            if fields:
+                by_field.setdefault(fields[0], []).append((finding.severity, finding.message))
+            for code in fields:
+                marked.setdefault(code, set()).add(finding.severity)
         for code, comments in (item_comments or {}).items():
             for body in comments:
                 by_field.setdefault(code, []).append(("comment", body))
         labels = {"error": _("Error"), "warning": _("Warning"), "comment": _("Reviewer")}
         for code, entries in by_field.items():
-            field = self.fields.get(code)
-            if field is None:
-                continue
-            field.help_text = format_html_join(
+            self.fields[code].help_text = format_html_join(
                 "", '<span class="finding finding-{}"><strong>{}:</strong> {}</span>',
                 ((severity, labels[severity], message) for severity, message in entries),
             )
-            severities = {severity for severity, _ in entries}
-            css = "is-invalid" if "error" in severities else ("is-warning" if "warning" in severities else "")
-            if css:
-                existing = field.widget.attrs.get("class", "")
-                field.widget.attrs["class"] = f"{existing} {css}".strip()
+        for code, severities in marked.items():
+            css = "is-invalid" if "error" in severities else "is-warning"
+            field = self.fields[code]
+            existing = field.widget.attrs.get("class", "")
+            field.widget.attrs["class"] = f"{existing} {css}".strip()
 
 
 class StaticHTML:
@@ -181,8 +183,8 @@ class Subtotal:
 
     def render(self, form, context, template_pack=None, **kwargs):
         return format_html(
-            '<div class="subtotal" data-subtotal-group="{}">{}: <output data-subtotal-for="{}">{}</output></div>',
-            self.group, self.label, self.group, form._subtotal(self.group),
+            '<div class="subtotal" data-subtotal-group="{}">{}<output data-subtotal-for="{}">{}</output></div>',
+            self.group, _("%(group)s: ") % {"group": self.label}, self.group, form._subtotal(self.group),
         )
 
 
@@ -227,8 +229,8 @@ class ItemField(LayoutObject):
                     f'<label class="form-check-label" for="{option_id}">{_escape(choice_label)}</label></div>'
                 )
             return mark_safe(  # noqa: S308 - every value passed through _escape
-                f'<fieldset class="mb-3 item" id="{input_id}"><legend class="form-label fs-6 mb-1">{label}</legend>'
-                f'{"".join(options)}{feedback}</fieldset>'
+                f'<fieldset class="row item" id="{input_id}"><legend class="col-md-7 col-form-label pt-0 fs-6">{label}</legend>'
+                f'<div class="col-md-5">{"".join(options)}{feedback}</div></fieldset>'
             )
         if self.item_type == ItemType.CHOICE:
             options = "".join(
@@ -242,9 +244,14 @@ class ItemField(LayoutObject):
             control = f'<input type="text" name="{code}" value="{_escape(value)}" class="form-control {css}" id="{input_id}"{extra}>'
             if self.unit:
                 control = f'<div class="input-group">{control}<span class="input-group-text">{_escape(self.unit)}</span></div>'
+        if self.item_type == ItemType.TEXT:
+            return mark_safe(  # noqa: S308 - every value passed through _escape
+                f'<div class="item" id="div_{input_id}"><label for="{input_id}" class="form-label">{label}</label>'
+                f"{control}{feedback}</div>"
+            )
         return mark_safe(  # noqa: S308 - every value passed through _escape
-            f'<div class="mb-3 item" id="div_{input_id}"><label for="{input_id}" class="form-label">{label}</label>'
-            f"{control}{feedback}</div>"
+            f'<div class="row item" id="div_{input_id}"><label for="{input_id}" class="col-md-7 col-form-label">{label}</label>'
+            f'<div class="col-md-5">{control}{feedback}</div></div>'
         )
 
 

@@ -69,10 +69,12 @@ def test_reporter_liaison_admin_flow(live_server, browser, edition):
     page.wait_for_selector("[data-testid=summary]")
     summary = page.inner_text("[data-testid=summary]")
     assert "职称合计（5）必须等于人员合计（6）" in summary
-    page.locator("#section-personnel").scroll_into_view_if_needed()
-    page.evaluate("window.scrollTo(0, 0)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "entry-zh.png"))
+    # The personnel section: errors next to the fields, units beside inputs, live subtotals.
+    # (Bootstrap scrolls smoothly; jump instead so the screenshot shows the section.)
+    page.evaluate("document.getElementById('section-personnel').scrollIntoView({behavior: 'instant'})")
+    page.screenshot(path=str(SCREENSHOTS / "entry-zh-personnel.png"))
 
     # The reporter completes the return (fixing the sum) with one warning, then submits.
     values = {**clean_values(edition), "pmr_exam_tumor": 12}
