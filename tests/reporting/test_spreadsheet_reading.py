@@ -214,3 +214,54 @@ def test_parse_collects_every_cell_problem_without_db_writes(edition):
     table = table_open(content=csv_bytes([HEADER, ["A", "maybe", "perhaps", "-1", "1.5"]]), filename="x.csv")
     parsed = returns_table_parse(table, edition=edition, items=edition_items(edition))
     assert [p.column for p in parsed.problems] == ["B (ownership)", "C (svc_pet)", "D (eq_thyroid_analyzer)", "E (eq_bone_densitometer)"]
+
+
+def _rewrite_member(content: bytes, member: str, transform) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(content))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            target.writestr(info.filename, transform(data) if info.filename == member else data)
+    return buffer.getvalue()
+
+
+@pytest.mark.sqlite
+def test_xml_entities_are_refused():
+    """A DTD (billion laughs, external entities) is refused before any XML is parsed."""
+    content = xlsx_bytes([HEADER, ["H0001", "public", "yes", 1, 0]])
+    laughs = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+
+    def with_dtd(data: bytes) -> bytes:
+        return laughs + (data[data.index(b"?>") + 2:] if b"?>" in data[:100] else data)
+
+    bad = _rewrite_member(content, "xl/worksheets/sheet1.xml", with_dtd)
+    with pytest.raises(SpreadsheetInvalid) as raised:
+        table_open(content=bad, filename="x.xlsx")
+    assert "could not be read" in str(raised.value)
+
+
+def test_xlsx_cell_kinds_are_read(edition, institution):
+    """Shared strings (with rich-text runs), inline strings, booleans and numbers, as Excel stores them."""
+    main = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    content = xlsx_bytes([HEADER, ["H0001", "public", True, 3, 2.0]])
+    assert list(table_open(content=content, filename="x.xlsx").rows)[1] == (2, ["H0001", "public", True, 3, 2])
+
+    def shared_cells(data: bytes) -> bytes:
+        data = data.replace(b'<c r="A2" t="inlineStr"><is><t>H0001</t></is></c>', b'<c r="A2" t="s"><v>1</v></c>')
+        return data.replace(b'<c r="B2" t="inlineStr"><is><t>public</t></is></c>', b'<c r="B2" t="s"><v>0</v></c>')
+
+    def shared_rel(data: bytes) -> bytes:
+        return data.replace(b"</Relationships>", (
+            b'<Relationship Id="rIdS" Target="sharedStrings.xml" Type="http://schemas.openxmlformats.org/'
+            b'officeDocument/2006/relationships/sharedStrings"/></Relationships>'
+        ))
+
+    content = _rewrite_member(content, "xl/worksheets/sheet1.xml", shared_cells)
+    content = _rewrite_member(content, "xl/_rels/workbook.xml.rels", shared_rel)
+    buffer = io.BytesIO(content)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("xl/sharedStrings.xml", b'<sst xmlns="' + main + b'"><si><t>nonpublic</t></si>'
+                         b"<si><r><t>H00</t></r><r><t>01</t></r><rPh><t>x</t></rPh></si></sst>")
+    rows = list(table_open(content=buffer.getvalue(), filename="x.xlsx").rows)
+    assert rows[1] == (2, ["H0001", "nonpublic", True, 3, 2])
