@@ -61,7 +61,11 @@ def return_start(request):
     edition = edition_current()
     if edition is None or membership is None or membership.role != Role.REPORTER:
         raise PermissionDenied
-    survey_return = services.return_start(edition=edition, institution=membership.institution, actor=request.user)
+    existing = return_list_visible_to(user=request.user, edition=edition).filter(institution_id=membership.institution_id).first()
+    if existing is None and not services.entry_is_open(edition=edition, institution_id=membership.institution_id):
+        messages.error(request, _("Data entry is not open."))
+        return redirect("home")
+    survey_return = existing or services.return_start(edition=edition, institution=membership.institution, actor=request.user)
     return redirect("entry:return", pk=survey_return.pk)
 
 

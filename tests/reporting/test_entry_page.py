@@ -182,3 +182,25 @@ def test_return_list_shows_only_visible_returns(world):
     html = client.get("/returns/").content.decode()
     assert world["beijing"].name in html and world["beijing_other"].name in html
     assert world["shanghai"].name not in html
+
+
+def test_no_new_return_while_entry_is_closed(world):
+    world["return"].delete()
+    edition = world["edition"]
+    edition.status = "closed"
+    edition.save()
+    client = Client()
+    client.force_login(world["reporter"])
+    response = client.post("/returns/start/")
+    assert response["Location"] == "/"
+    assert not SurveyReturn.objects.filter(institution=world["beijing"]).exists()
+
+
+def test_entry_page_query_count_does_not_grow_with_answers(world, reporter_client, django_assert_num_queries):
+    reporter_client.get(url(world))  # compile the questionnaire once
+    with django_assert_num_queries(8):
+        reporter_client.get(url(world))
+    services.return_values_save(survey_return=world["return"], values=clean_values(world["edition"]),
+                                actor=world["reporter"], expected_version=1)
+    with django_assert_num_queries(8):
+        reporter_client.get(url(world))
