@@ -52,3 +52,16 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync",
         ],
     }
+
+
+@pytest.fixture(autouse=True)
+def english_outside_requests():
+    """Code called directly by a test speaks English, so assertions on messages are stable.
+
+    Requests through the test client still choose their language as the site does
+    (Chinese unless the browser or the language switch asks for English).
+    """
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
