@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from reporting.admin_spreadsheets import EditionSpreadsheetAdminMixin
 from reporting.models import (
     AuditEvent,
     Edition,
@@ -29,7 +30,7 @@ class ReadOnlyDefinitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Edition)
-class EditionAdmin(admin.ModelAdmin):
+class EditionAdmin(EditionSpreadsheetAdminMixin, admin.ModelAdmin):
     list_display = ["year", "data_year", "status", "opens_on", "closes_on", "definition_version"]
     readonly_fields = ["definition_version", "definition_checksum", "created_at", "updated_at"]
 

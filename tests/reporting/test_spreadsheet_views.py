@@ -250,3 +250,24 @@ def test_export_can_be_imported_back(client, edition):
     content = b"".join(response.streaming_content)
     plan = returns_file_check(edition=edition, content=content, filename="export.csv")
     assert plan.value_changes == 0 and len(plan.returns) == 1
+
+
+def test_admin_edition_list_links_to_import_and_exports(client, edition, upload):
+    admin_user = society_admin(is_superuser=True)
+    _login(client, admin_user)
+    page = client.get(reverse("admin:reporting_edition_changelist")).content.decode()
+    import_url = reverse("admin:reporting_edition_import_returns", args=[edition.pk])
+    assert import_url in page
+    assert reverse("admin:reporting_edition_export_csv", args=[edition.pk]) in page
+    institution = InstitutionFactory()
+    response = upload(client, import_url, "all.csv", csv_bytes(returns_rows(edition, [institution])))
+    assert response.status_code == 302
+    assert 'id="job-preview"' in client.get(response["Location"]).content.decode()
+    export = client.get(reverse("admin:reporting_edition_export_xlsx", args=[edition.pk]))
+    assert export.status_code == 200 and export["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_admin_spreadsheet_urls_refuse_reporters(client, edition, own_return):
+    _login(client, reporter(own_return.institution))
+    response = client.get(reverse("admin:reporting_edition_import_returns", args=[edition.pk]))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
