@@ -126,7 +126,7 @@ def main() -> None:
 
                 profiler = cProfile.Profile()
                 profiler.runcall(lambda: [client.get(url) for _ in range(10)])
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+                pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_TOP", "25")))
             page = timed(lambda: client.get(url), args.rounds)
             baseline = timed(lambda: client.get("/bench/plain/"), args.rounds)
             bare = timed(lambda: BARE.render({"form": BenchUrls.form_class()}), args.rounds)

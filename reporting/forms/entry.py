@@ -53,21 +53,20 @@ class ReturnForm(forms.Form):
             if item.part_of:
                 attrs["data-part-of"] = item.part_of
             label = item.label(zh)
+            # Widget classes, not instances: Django deep-copies widget instances per field,
+            # which was a large part of building this 123-field form.
             if item.type == ItemType.INTEGER:
                 attrs.update({"inputmode": "numeric", "autocomplete": "off"})
-                field = forms.CharField(label=label, required=False, max_length=32,
-                                        widget=forms.TextInput(attrs=attrs))
+                field = forms.CharField(label=label, required=False, max_length=32, widget=forms.TextInput)
             elif item.type == ItemType.BOOLEAN:
-                field = forms.ChoiceField(label=label, required=False, choices=yes_no,
-                                          widget=forms.RadioSelect(attrs=attrs))
+                field = forms.ChoiceField(label=label, required=False, choices=yes_no, widget=forms.RadioSelect)
             elif item.type == ItemType.CHOICE:
                 choices = [("", "—")] + [(c, lz if zh else le) for c, le, lz in item.choices]
-                field = forms.ChoiceField(label=label, required=False, choices=choices,
-                                          widget=forms.Select(attrs=attrs))
+                field = forms.ChoiceField(label=label, required=False, choices=choices, widget=forms.Select)
             else:
                 attrs["rows"] = 3
-                field = forms.CharField(label=label, required=False, max_length=4000,
-                                        widget=forms.Textarea(attrs=attrs))
+                field = forms.CharField(label=label, required=False, max_length=4000, widget=forms.Textarea)
+            field.widget.attrs.update(attrs)
             if read_only:
                 field.disabled = True
             self.fields[code] = field
