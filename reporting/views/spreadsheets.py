@@ -35,6 +35,7 @@ from reporting.spreadsheets.workbooks import template_workbook_build
 from reporting.tasks.spreadsheets import spreadsheet_check_task, spreadsheet_import_task
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PREVIEW_RETURNS_SHOWN = 300
 
 
 class UploadForm(forms.Form):
@@ -220,15 +221,19 @@ def _after_import_url(job) -> str:
 def job_detail(request, job_id: str):
     job = _job_or_404(request, job_id)
     edition = get_object_or_404(Edition, pk=job.edition_id)
-    labels = {}
+    shown_returns, hidden_returns = [], 0
     if job.plan:
         items = questionnaire_compiled(edition).items
         labels = {code: item.label() for code, item in items.items()}
-        for entry in job.plan["returns"]:
+        # A national file has thousands of institutions: list the first ones, count the rest.
+        shown_returns = job.plan["returns"][:PREVIEW_RETURNS_SHOWN]
+        hidden_returns = len(job.plan["returns"]) - len(shown_returns)
+        for entry in shown_returns:
             for change in entry["changes"]:
                 change["label"] = labels.get(change["code"], "")
     return render(request, "reporting/spreadsheets/job.html", {
         "job": job, "edition": edition, "plan": job.plan, "result": job.result,
+        "shown_returns": shown_returns, "hidden_returns": hidden_returns,
         "problems": job.problems, "states": JobState, "running": job.state in JobState.RUNNING,
         "after_url": _after_import_url(job),
         "retry_url": (reverse("spreadsheets:return_upload", kwargs={"return_id": job.return_id})

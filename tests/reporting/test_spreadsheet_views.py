@@ -271,3 +271,27 @@ def test_admin_spreadsheet_urls_refuse_reporters(client, edition, own_return):
     _login(client, reporter(own_return.institution))
     response = client.get(reverse("admin:reporting_edition_import_returns", args=[edition.pk]))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_running_job_shows_progress_and_status(client, edition, own_return):
+    from reporting.spreadsheets.jobs import job_create, job_save
+
+    user = reporter(own_return.institution)
+    _login(client, user)
+    job = job_create(owner=user, edition=edition, institution=own_return.institution, approve=False,
+                     filename="big.xlsx", content=b"x", language="en", return_id=own_return.pk)
+    job.phase, job.done, job.total = "check", 300, 1237
+    job_save(job)
+    url = reverse("spreadsheets:job", kwargs={"job_id": job.id})
+    page = client.get(url).content.decode()
+    assert 'id="job-progress"' in page and "24%" in page
+    assert client.get(url + "status/").json() == {"state": "checking", "phase": "check", "done": 300,
+                                                  "total": 1237, "percent": 24}
+    assert client.post(url + "confirm/").status_code == 302  # not previewed yet: nothing happens
+    assert not Answer.objects.filter(survey_return=own_return).exclude(item__code="ownership").exists()
+
+
+def test_unknown_job_ids_are_404(client, edition, own_return):
+    _login(client, reporter(own_return.institution))
+    for job_id in ("../../etc/passwd", "0" * 32, "not-a-job"):
+        assert client.get(f"/spreadsheets/uploads/{job_id}/").status_code == 404
