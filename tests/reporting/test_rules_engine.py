@@ -187,3 +187,66 @@ def test_definition_errors_name_unknown_items_and_groups():
         column="condition", text="not (a and b) or 2 * a - 1 >= sum(a, part_of=staff)",
         item_codes={"a", "b"}, group_codes={"staff"},
     ) == []
+
+
+# --- the expression language against Python's own arithmetic and logic -----------------
+
+CODES = ("a", "b", "c")
+
+
+def _expressions():
+    """Pairs (rule text, the same in Python): and/or give 1/0 in rules, an operand in Python."""
+    from hypothesis import strategies as st
+
+    leaves = st.one_of(st.integers(min_value=0, max_value=50).map(str), st.sampled_from(CODES)).map(
+        lambda text: (text, text)
+    )
+
+    def binary(children, operators, python=None):
+        def build(parts):
+            (left, left_py), op, (right, right_py) = parts
+            text = f"({left} {op} {right})"
+            return text, python(left_py, op, right_py) if python else f"({left_py} {op} {right_py})"
+
+        return st.tuples(children, st.sampled_from(operators), children).map(build)
+
+    def extend(children):
+        return st.one_of(
+            binary(children, ["+", "-", "*"]),
+            binary(children, ["==", "!=", "<", "<=", ">", ">="]),
+            binary(children, ["and", "or"], lambda left, op, right: f"(bool({left}) {op} bool({right}))"),
+            children.map(lambda pair: (f"(not {pair[0]})", f"(not {pair[1]})")),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=8)
+
+
+@pytest.mark.sqlite
+def test_expressions_evaluate_like_python():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from reporting.rules.engine import CompiledQuestionnaire, _to_callable
+
+    questionnaire = CompiledQuestionnaire(edition_id=0, items={}, sections=[], groups={}, group_labels={})
+
+    @settings(max_examples=300, deadline=None)
+    @given(_expressions(), st.fixed_dictionaries({code: st.integers(0, 30) for code in CODES}))
+    def check(pair, numbers):
+        text, python = pair
+        compiled = _to_callable(rule_expression_parse(text), questionnaire)
+        expected = eval(python, {"__builtins__": {"bool": bool}}, dict(numbers))  # noqa: S307 - generated above
+        assert compiled(numbers) == expected
+
+    check()
+
+
+@pytest.mark.sqlite
+def test_sum_of_a_group_and_unanswered_items():
+    from reporting.rules.engine import CompiledQuestionnaire, _to_callable
+
+    questionnaire = CompiledQuestionnaire(
+        edition_id=0, items={}, sections=[], groups={"staff": ("x", "y")}, group_labels={}
+    )
+    compiled = _to_callable(rule_expression_parse("sum(part_of=staff, z) - 2 * z"), questionnaire)
+    assert compiled({"x": 3, "z": 1}) == 2  # y unanswered counts as 0
