@@ -257,6 +257,12 @@ def job_confirm(request, job_id: str):
         return redirect("spreadsheets:job", job_id=job.id)
     if job.institution_id is None and not user_is_society_admin(request.user):
         raise Http404
+    if job.return_id is not None:
+        # Entry may have closed, or the return been submitted, since the preview.
+        survey_return = get_object_or_404(return_list_visible_to(user=request.user), pk=job.return_id)
+        if not return_can_edit(user=request.user, survey_return=survey_return):
+            messages.error(request, _("This return cannot be changed now; nothing was imported."))
+            return redirect("spreadsheets:job", job_id=job.id)
     job.state, job.phase, job.done, job.total = JobState.IMPORTING, "", 0, 0
     job_save(job)
     transaction.on_commit(lambda: spreadsheet_import_task.delay(job.id))

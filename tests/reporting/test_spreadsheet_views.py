@@ -295,3 +295,14 @@ def test_unknown_job_ids_are_404(client, edition, own_return):
     _login(client, reporter(own_return.institution))
     for job_id in ("../../etc/passwd", "0" * 32, "not-a-job"):
         assert client.get(f"/spreadsheets/uploads/{job_id}/").status_code == 404
+
+
+def test_confirm_is_refused_once_the_return_is_submitted(client, edition, own_return, upload, post):
+    _login(client, reporter(own_return.institution))
+    content = csv_bytes(returns_rows(edition, [own_return.institution]))
+    job_url = upload(client, reverse("spreadsheets:return_upload", kwargs={"return_id": own_return.pk}), "m.csv",
+                     content)["Location"]
+    SurveyReturn.objects.filter(pk=own_return.pk).update(status=ReturnStatus.SUBMITTED)
+    post(client, job_url + "confirm/")
+    assert not Answer.objects.filter(survey_return=own_return, item__code="staff_physician").exists()
+    assert "cannot be changed now" in client.get(job_url).content.decode()
