@@ -97,7 +97,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
 CELERY_BROKER_URL = env.CELERY_BROKER_URL or None
-CELERY_RESULT_BACKEND = env.CELERY_RESULT_BACKEND or None
+# Commands such as `aggregate` wait for their task's result: keep results on Redis when the
+# broker is Redis, otherwise send them back over the broker (RabbitMQ's rpc backend).
+CELERY_RESULT_BACKEND = env.CELERY_RESULT_BACKEND or (
+    (env.CELERY_BROKER_URL if env.CELERY_BROKER_URL.startswith("redis") else "rpc://")
+    if env.CELERY_BROKER_URL
+    else None
+)
 # Without a broker every task runs in the calling process, so the app needs no server.
 CELERY_TASK_ALWAYS_EAGER = not env.CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
