@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from institutions.selectors import user_is_society_admin
 from reporting.formula_safety import row_neutralise
-from reporting.models import AuditEvent, Edition
+from reporting.models import AuditEvent, Edition, ReturnStatus
 from reporting.rules.engine import questionnaire_compiled
 from reporting.selectors_entry import return_audit_events
 from reporting.services import returns as services
@@ -24,10 +24,18 @@ def return_history(request, pk: int):
     survey_return = visible_return_or_404(request, pk)
     items = questionnaire_compiled(survey_return.edition).items
     page = Paginator(return_audit_events(survey_return), 100).get_page(request.GET.get("page"))
-    rows = [
-        {"event": event, "label": items[event.item_code].label() if event.item_code in items else ""}
-        for event in page
-    ]
+    statuses = dict(ReturnStatus.choices)
+    rows = []
+    for event in page:
+        old, new = event.old_value, event.new_value
+        if event.kind == AuditEvent.Kind.STATUS:
+            old, new = statuses.get(old, old), statuses.get(new, new)
+        rows.append({
+            "event": event,
+            "label": items[event.item_code].label() if event.item_code in items else "",
+            "old": old,
+            "new": new,
+        })
     return render(request, "reporting/entry/return_history.html", {
         "survey_return": survey_return,
         "edition": survey_return.edition,

@@ -124,8 +124,10 @@ def return_review(request, pk: int):
         "sections": sections,
         "errors": [f for f in findings if f.severity == ERROR],
         "warnings": [{"finding": f, "confirmation": confirmations.get(f.rule_code)} for f in findings if f.severity == WARNING],
-        "changes": changes,
-        "change_labels": {e.item_code: questionnaire.items[e.item_code].label() for e in changes if e.item_code in questionnaire.items},
+        "changes": [
+            {"event": e, "label": questionnaire.items[e.item_code].label() if e.item_code in questionnaire.items else ""}
+            for e in changes
+        ],
         "sent_back_version": sent_back_version,
         "has_previous": previous_values is not None,
         "comments": return_review_comments(survey_return),

@@ -88,7 +88,7 @@ def test_stale_review_action_is_refused(world, submitted):
 def test_history_page_lists_value_and_status_changes(world, submitted):
     html = login(world["reporter"]).get(f"/returns/{submitted.pk}/history/").content.decode()
     assert "人员：护士（人）" in html and "staff_nurse</code>" in html
-    assert "<code>submitted</code>" in html
+    assert "<code>已提交</code>" in html  # status changes read as statuses
     assert world["reporter"].username in html
 
 
