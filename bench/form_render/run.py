@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/form_render/run.py [--rounds 60]
 
-Uses its own PostgreSQL test database (test_surveysite_bench, created and migrated on first
-use; DATABASE_URL names the server), loads the questionnaire, creates a throw-away reporter
+Uses its own PostgreSQL test database (test_surveysite_form_render_bench, created and migrated
+on first use and kept; DATABASE_URL names the server), loads the questionnaire, creates a throw-away reporter
 and return inside a transaction that is rolled back, then times in the same run:
 
 - page:     GET of the return's data-entry page through the whole stack (middleware, session,
@@ -26,7 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "surveysite.settings.test")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/surveysite_bench")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/surveysite")
+# A fixed test database name (the test settings otherwise add the process id), kept between runs.
+os.environ.setdefault("SURVEYSITE_TEST_RUN_ID", "form_render_bench")
 
 import django  # noqa: E402
 
