@@ -85,3 +85,24 @@ def test_reminders_go_to_institutions_that_have_not_submitted(statuses, django_c
 def test_reminder_task_skips_institutions_that_submitted_meanwhile(statuses):
     sent = reminders_send(edition=statuses["edition"], institution_ids=[statuses["beijing_other"].pk])
     assert sent == 0 and mail.outbox == []
+
+
+def test_liaison_cannot_remind_another_province(statuses, django_capture_on_commit_callbacks):
+    client = Client()
+    client.force_login(statuses["liaison"])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/completeness/reminders/", {"institution": [str(statuses["shanghai_back"].pk)]})
+    assert mail.outbox == []
+
+
+def test_return_list_query_count_does_not_grow(statuses, django_assert_num_queries):
+    client = Client()
+    client.force_login(statuses["admin"])
+    client.get("/returns/")
+    with django_assert_num_queries(6):
+        client.get("/returns/")
+    for _ in range(5):
+        factories.survey_return(edition=statuses["edition"], institution=factories.InstitutionFactory(province_id="44"))
+    with django_assert_num_queries(6):
+        html = client.get("/returns/").content.decode()
+    assert html.count('data-testid="return-list"') == 1 and html.count("status-badge") >= 9
