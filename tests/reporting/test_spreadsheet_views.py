@@ -306,3 +306,11 @@ def test_confirm_is_refused_once_the_return_is_submitted(client, edition, own_re
     post(client, job_url + "confirm/")
     assert not Answer.objects.filter(survey_return=own_return, item__code="staff_physician").exists()
     assert "cannot be changed now" in client.get(job_url).content.decode()
+
+
+def test_return_links_include_renders_for_the_data_entry_page(edition, own_return):
+    from django.template.loader import render_to_string
+
+    html = render_to_string("reporting/spreadsheets/_return_links.html", {"survey_return": own_return})
+    assert f"/returns/{own_return.pk}/template.xlsx" in html
+    assert f"/returns/{own_return.pk}/upload/" in html
