@@ -161,7 +161,12 @@ def _csv_rows(text: str, delimiter: str, table: SheetTable) -> Iterator[tuple[in
             if row_number > row_limit:
                 table.problems.append(_too_many_rows(table.max_data_rows))
                 return
-            values = [cell if cell.strip() else None for cell in cells]
+            # Excel saves a formula's result in a CSV, never the formula: "=..." here is
+            # either a mistake or an injection attempt, refused like a formula in a workbook.
+            values = [
+                (FormulaCell(cell) if cell.startswith("=") and len(cell) > 1 else cell) if cell.strip() else None
+                for cell in cells
+            ]
             if len(values) > max_columns and any(v is not None for v in values[max_columns:]):
                 table.problems.append(_too_many_columns(row_number, max_columns))
                 return

@@ -265,3 +265,9 @@ def test_xlsx_cell_kinds_are_read(edition, institution):
                          b"<si><r><t>H00</t></r><r><t>01</t></r><rPh><t>x</t></rPh></si></sst>")
     rows = list(table_open(content=buffer.getvalue(), filename="x.xlsx").rows)
     assert rows[1] == (2, ["H0001", "nonpublic", True, 3, 2])
+
+
+def test_formula_text_in_csv_is_refused_too(edition, institution):
+    problems = _problems(edition, csv_bytes([HEADER, ["H0001", "public", "yes", "=2*3", "0"]]))
+    assert [(p.row, p.column) for p in problems] == [(2, "D (eq_thyroid_analyzer)")]
+    assert "formula" in problems[0].message
