@@ -28,6 +28,7 @@ def _write(tmp_path, name, content: bytes):
     return path
 
 
+@pytest.mark.sqlite
 def test_command_imports_csv_and_approves(edition, tmp_path, django_capture_on_commit_callbacks):
     institutions = [InstitutionFactory(), InstitutionFactory()]
     path = _write(tmp_path, "returns.csv", csv_bytes(returns_rows(edition, institutions)))
@@ -96,6 +97,7 @@ def test_rule_errors_reject_and_warnings_are_reported(edition):
     assert plan.returns[0].warnings
 
 
+@pytest.mark.sqlite
 def test_import_updates_only_changed_values_and_bumps_version(edition):
     admin = society_admin()
     institution = InstitutionFactory()
@@ -139,6 +141,7 @@ def test_stale_preview_is_rejected(edition):
     assert not Answer.objects.filter(survey_return__institution=institution).exists()
 
 
+@pytest.mark.sqlite
 def test_xlsx_import_matches_csv(edition):
     institution = InstitutionFactory()
     rows = returns_rows(edition, [institution])
