@@ -216,71 +216,78 @@ def figures_query_compile(
     answer, ret_table, institution = q("reporting_answer"), q("reporting_surveyreturn"), q("institutions_institution")
     params: list = []
 
-    # ret: the per-return pivot (breakdown items + items used in conditions)
+    # pivot: per return, the few items used inside per-return conditions and the breakdown
+    # answers (ownership, hospital level), read in one pass over those items' answers.
     for code in BREAKDOWN_ITEMS:
         if code in items:
             compiler.pivot_column(code)
-    pivot_sql = []
+    pivot_sql, ret_columns = [], []
     for code, column in compiler.pivot.items():
         info = items[code]
         if info.type == "choice":
-            expr = f"MAX(CASE WHEN a.item_id = {info.id} THEN a.text_value END)"
-            if code in BREAKDOWN_ITEMS:
-                expr = f"COALESCE({expr}, '')"
+            pivot_sql.append(f"MAX(CASE WHEN a.item_id = {info.id} THEN a.text_value END) AS {column}")
+            ret_columns.append(f"COALESCE(p.{column}, '') AS {column}" if code in BREAKDOWN_ITEMS else f"p.{column}")
         elif info.type == "boolean":
-            expr = f"MAX(CASE WHEN a.item_id = {info.id} AND a.bool_value THEN 1 ELSE 0 END)"
+            pivot_sql.append(f"MAX(CASE WHEN a.item_id = {info.id} AND a.bool_value THEN 1 ELSE 0 END) AS {column}")
+            ret_columns.append(f"COALESCE(p.{column}, 0) AS {column}")
         else:
-            expr = f"SUM(CASE WHEN a.item_id = {info.id} THEN a.int_value ELSE 0 END)"
-        pivot_sql.append(f"{expr} AS {column}")
-    dims = {}
-    for code in BREAKDOWN_ITEMS:
-        dims[code] = compiler.pivot[code] if code in compiler.pivot else "''"
-    pivot_ids = ", ".join(str(items[c].id) for c in compiler.pivot) or "NULL"
-    ret_cte = (
-        "ret AS (SELECT r.id AS return_id, i.province_id AS province"
-        + "".join(f", {p}" for p in pivot_sql)
+            # Unanswered counts as 0 inside comparisons, as in the rules.
+            pivot_sql.append(f"SUM(CASE WHEN a.item_id = {info.id} THEN a.int_value ELSE 0 END) AS {column}")
+            ret_columns.append(f"COALESCE(p.{column}, 0) AS {column}")
+    dims = {code: (compiler.pivot[code] if code in compiler.pivot else "''") for code in BREAKDOWN_ITEMS}
+    pivot_ids = ", ".join(str(items[c].id) for c in compiler.pivot)
+    own_col, level_col = dims["ownership"], dims["hospital_level"]
+    cell_order = ", ".join(["province"] + [c for c in (own_col, level_col) if c != "''"])
+    ctes = [
+        # One row per approved return. "+ 0" keeps PostgreSQL off the item index: these items
+        # sit on every page of the table, so one sequential pass beats scattered reads.
+        "ret0 AS (SELECT r.id AS return_id, i.province_id AS province"
+        + "".join(f", {c}" for c in ret_columns)
         + f" FROM {ret_table} r JOIN {institution} i ON i.id = r.institution_id"
-        f" LEFT JOIN {answer} a ON a.survey_return_id = r.id AND a.item_id IN ({pivot_ids})"
-        f" WHERE r.edition_id = %s AND r.status = %s GROUP BY r.id, i.province_id)"
-    )
+        + (
+            " LEFT JOIN (SELECT a.survey_return_id" + "".join(f", {p}" for p in pivot_sql)
+            + f" FROM {answer} a WHERE a.item_id + 0 IN ({pivot_ids}) GROUP BY a.survey_return_id) p"
+            " ON p.survey_return_id = r.id"
+            if pivot_sql else ""
+        )
+        + " WHERE r.edition_id = %s AND r.status = %s)",
+        # A cell is one (province, ownership, hospital level), numbered by DENSE_RANK: the big
+        # pass below then groups answers by two integers, in a small hash table.
+        "ret AS (SELECT return_id, province, "
+        + f"{own_col} AS ownership, {level_col} AS hospital_level, "
+        + f"DENSE_RANK() OVER (ORDER BY {cell_order}) AS cell"
+        + "".join(f", CASE WHEN {cond} THEN 1 ELSE 0 END AS {col}" for cond, col in compiler.conditions.items())
+        + " FROM ret0)",
+        "ret_cells AS (SELECT cell, MAX(province) AS province, MAX(ownership) AS ownership,"
+        " MAX(hospital_level) AS hospital_level, COUNT(*) AS n"
+        + "".join(f", SUM({col}) AS {col}" for col in compiler.conditions.values())
+        + " FROM ret GROUP BY cell)",
+    ]
     params += [edition_id, approved_status]
-    cell_keys = f"province, {dims['ownership']} AS ownership, {dims['hospital_level']} AS hospital_level"
-    # Only real columns go into GROUP BY (PostgreSQL refuses a constant there).
-    cell_group = ", ".join(["province"] + [dims[c] for c in BREAKDOWN_ITEMS if dims[c] != "''"])
-    ret_cells_cte = (
-        f"ret_cells AS (SELECT {cell_keys}, COUNT(*) AS n"
-        + "".join(f", SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {col}" for cond, col in compiler.conditions.items())
-        + f" FROM ret GROUP BY {cell_group})"
-    )
     linear_ids = sorted(set(compiler.linear_sums) | set(compiler.linear_yes))
-    ctes = [ret_cte, ret_cells_cte]
     wide_columns = []
     if linear_ids:
-        own = f"ret.{dims['ownership']}" if dims["ownership"] != "''" else "''"
-        level = f"ret.{dims['hospital_level']}" if dims["hospital_level"] != "''" else "''"
-        item_cell_group = ", ".join(["ret.province"] + [c for c in (own, level) if c != "''"])
+        # The one pass over every answer: sums and yes-counts per cell and item.
         ctes.append(
-            f"item_cells AS (SELECT ret.province AS province, {own} AS ownership, {level} AS hospital_level,"
-            f" a.item_id AS item_id, SUM(a.int_value) AS total,"
-            f" SUM(CASE WHEN a.bool_value THEN 1 ELSE 0 END) AS yes"
+            "item_cells AS (SELECT ret.cell AS cell, a.item_id AS item_id, SUM(a.int_value) AS total,"
+            " SUM(CASE WHEN a.bool_value THEN 1 ELSE 0 END) AS yes"
             f" FROM {answer} a JOIN ret ON ret.return_id = a.survey_return_id"
             f" WHERE a.item_id IN ({', '.join(map(str, linear_ids))})"
-            f" GROUP BY {item_cell_group}, a.item_id)"
+            " GROUP BY ret.cell, a.item_id)"
         )
         for item_id, column in compiler.linear_sums.items():
             wide_columns.append((column, f"SUM(CASE WHEN item_id = {item_id} THEN total ELSE 0 END)"))
         for item_id, column in compiler.linear_yes.items():
             wide_columns.append((column, f"SUM(CASE WHEN item_id = {item_id} THEN yes ELSE 0 END)"))
         ctes.append(
-            "item_wide AS (SELECT province, ownership, hospital_level, "
+            "item_wide AS (SELECT cell, "
             + ", ".join(f"{expr} AS {col}" for col, expr in wide_columns)
-            + " FROM item_cells GROUP BY province, ownership, hospital_level)"
+            + " FROM item_cells GROUP BY cell)"
         )
         ctes.append(
             "cells AS (SELECT rc.*, "
             + ", ".join(f"COALESCE(iw.{col}, 0) AS {col}" for col, _ in wide_columns)
-            + " FROM ret_cells rc LEFT JOIN item_wide iw ON iw.province = rc.province"
-            " AND iw.ownership = rc.ownership AND iw.hospital_level = rc.hospital_level)"
+            + " FROM ret_cells rc LEFT JOIN item_wide iw ON iw.cell = rc.cell)"
         )
     else:
         ctes.append("cells AS (SELECT * FROM ret_cells)")

@@ -248,9 +248,12 @@ def test_no_approved_returns_gives_no_figures(edition):
 
 
 def test_aggregation_query_count_is_fixed(edition, small_dataset, django_assert_num_queries):
-    # savepoint, edition FOR UPDATE, indicators, items, previous-edition check, the figures
-    # query, delete, one bulk insert, release savepoint: the same for any number of returns.
-    with django_assert_num_queries(9) as captured:
+    # savepoint, edition FOR UPDATE, indicators, items, previous-edition check, savepoint,
+    # (PostgreSQL: SET LOCAL planner settings), the figures query, release, delete, one bulk
+    # insert, release: the same for any number of returns.
+    if connections["default"].vendor != "postgresql":
+        pytest.skip("SQLite splits bulk inserts by its variable limit, so the count follows the data")
+    with django_assert_num_queries(12) as captured:
         edition_figures_compute(edition_id=edition.pk)
     more = [InstitutionFactory(code=f"M{n}") for n in range(5)]
     for institution in more:

@@ -1,0 +1,194 @@
+#!/usr/bin/env python
+"""Benchmark: the aggregation job against one hand-written SQL query, on PostgreSQL.
+
+    .venv/bin/python bench/aggregate/run.py [--returns 1237 100000] [--repeat 3]
+
+Creates (and afterwards drops, unless --keep) its own database ``surveysite_bench`` on the
+server of BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/surveysite_bench), so
+nobody's data is touched. For each size it times, in the same run and on the same table:
+
+- ``aggregation``: ``edition_figures_compute`` — all 163 indicators, national and by
+  province, ownership and hospital level, growth, delete + insert of FigureValue;
+- ``hand-written``: one GROUP BY query computing the national sums (count, sum of integers,
+  number of yes answers) of every item over the approved returns.
+
+Sizes above 1,237 are the demo dataset cloned in SQL (institutions BENCH000001…).
+Targets: aggregation at most 2x the hand-written query; 100,000 returns under 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+HAND_WRITTEN = """
+SELECT a.item_id, COUNT(*) AS answers, SUM(a.int_value) AS total,
+       SUM(CASE WHEN a.bool_value THEN 1 ELSE 0 END) AS yes
+FROM reporting_answer a
+JOIN reporting_surveyreturn r ON r.id = a.survey_return_id
+WHERE r.edition_id = %s AND r.status = 'approved'
+GROUP BY a.item_id
+"""
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--returns", type=int, nargs="+", default=[1237, 100000])
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement (median)")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    return parser.parse_args()
+
+
+def database_create(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def database_drop(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def timed(function, repeat: int) -> float:
+    function()  # warm the caches first: both sides are measured warm
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
+
+
+def clone_returns(edition_id: int, total: int) -> None:
+    """Grow the approved returns to `total` by cloning the demo returns, all in SQL."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM reporting_surveyreturn WHERE edition_id = %s", [edition_id])
+        have = cursor.fetchone()[0]
+        extra = total - have
+        if extra <= 0:
+            return
+        cursor.execute(
+            """
+            INSERT INTO institutions_institution
+                (code, name, name_en, province_id, city, ownership, hospital_level, contact_email,
+                 active, is_synthetic, created_at, updated_at)
+            SELECT 'BENCH' || lpad(g::text, 6, '0'), '基准测试医院' || g || '（示例）', '', d.province_id,
+                   d.city, d.ownership, d.hospital_level, '', true, true, now(), now()
+            FROM generate_series(%s, %s) AS g
+            JOIN institutions_institution d
+              ON d.code = 'DEMO' || lpad((((g - 1) %% 1237) + 1)::text, 4, '0')
+            """,
+            [have - 1236, have - 1236 + extra - 1],
+        )
+        cursor.execute(
+            """
+            INSERT INTO reporting_surveyreturn
+                (edition_id, institution_id, status, version, created_at, updated_at, approved_at)
+            SELECT %s, i.id, 'approved', 1, now(), now(), now()
+            FROM institutions_institution i
+            WHERE i.code LIKE 'BENCH%%'
+              AND NOT EXISTS (SELECT 1 FROM reporting_surveyreturn r
+                              WHERE r.institution_id = i.id AND r.edition_id = %s)
+            """,
+            [edition_id, edition_id],
+        )
+        cursor.execute(
+            """
+            INSERT INTO reporting_answer (survey_return_id, item_id, int_value, bool_value, text_value)
+            SELECT br.id, a.item_id, a.int_value, a.bool_value, a.text_value
+            FROM reporting_surveyreturn br
+            JOIN institutions_institution bi ON bi.id = br.institution_id AND bi.code LIKE 'BENCH%%'
+            JOIN institutions_institution di
+              ON di.code = 'DEMO' || lpad((((substr(bi.code, 6)::int - 1) %% 1237) + 1)::text, 4, '0')
+            JOIN reporting_surveyreturn dr ON dr.institution_id = di.id AND dr.edition_id = br.edition_id
+            JOIN reporting_answer a ON a.survey_return_id = dr.id
+            WHERE br.edition_id = %s
+              AND NOT EXISTS (SELECT 1 FROM reporting_answer x WHERE x.survey_return_id = br.id)
+            """,
+            [edition_id],
+        )
+        cursor.execute("ANALYZE")
+
+
+def main() -> int:
+    args = parse_args()
+    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/surveysite_bench")
+    database_create(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "surveysite.settings.local"
+    os.environ.pop("CELERY_BROKER_URL", None)
+    import django
+
+    django.setup()
+    import logging
+
+    logging.getLogger("reporting").setLevel(logging.WARNING)
+    from django.core.management import call_command
+    from django.db import connection
+
+    from reporting.models import Answer, Edition, FigureValue, SurveyReturn
+    from reporting.services.aggregation import edition_figures_compute
+
+    results = []
+    try:
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        call_command("load_demo", verbosity=0, stdout=open(os.devnull, "w"))
+        print(f"set-up (migrate, setup_survey, load_demo): {time.perf_counter() - started:.1f} s")
+        edition = Edition.objects.get(year=2024)
+
+        def hand_written():
+            with connection.cursor() as cursor:
+                cursor.execute(HAND_WRITTEN, [edition.pk])
+                return cursor.fetchall()
+
+        def aggregation():
+            return edition_figures_compute(edition_id=edition.pk)
+
+        for size in sorted(args.returns):
+            started = time.perf_counter()
+            clone_returns(edition.pk, size)
+            returns = SurveyReturn.objects.filter(edition=edition, status="approved").count()
+            answers = Answer.objects.filter(survey_return__edition=edition).count()
+            print(f"\n{returns:,} approved returns, {answers:,} answers (built in {time.perf_counter() - started:.1f} s)")
+            hand = timed(hand_written, args.repeat)
+            ours = timed(aggregation, args.repeat)
+            figures = FigureValue.objects.filter(edition=edition).count()
+            ratio = ours / hand
+            results.append((returns, hand, ours, ratio))
+            print(f"  hand-written national sums : {hand:8.3f} s  ({len(hand_written())} item rows)")
+            print(f"  aggregation (all figures)  : {ours:8.3f} s  ({figures:,} FigureValue rows)")
+            print(f"  ratio                      : {ratio:8.2f}x")
+    finally:
+        connection.close()
+        if not args.keep:
+            database_drop(url)
+
+    print("\nreturns     hand-written  aggregation  ratio  targets (<=2x; <10 s at 100,000)")
+    ok = True
+    for returns, hand, ours, ratio in results:
+        met = ratio <= 2 and (returns < 100000 or ours < 10)
+        ok &= met
+        print(f"{returns:>9,}  {hand:10.3f} s  {ours:9.3f} s  {ratio:5.2f}x  {'met' if met else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
