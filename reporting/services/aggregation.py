@@ -32,10 +32,22 @@ EIGHT_PLACES = Decimal("0.00000001")
 
 
 def edition_recompute_schedule(*, edition_id: int) -> None:
-    """Queue a recomputation of the edition's figures once the current transaction commits."""
+    """Queue a recomputation of the edition's figures once the current transaction commits.
+
+    Once per edition and transaction: an import approving 1,237 returns queues one job.
+    """
     from reporting.tasks.aggregation import edition_recompute_task
 
-    transaction.on_commit(lambda: edition_recompute_task.delay(edition_id))
+    connection = transaction.get_connection()
+    for pending in getattr(connection, "run_on_commit", []):
+        if getattr(pending[1], "edition_recompute_id", None) == edition_id:
+            return
+
+    def recompute():
+        edition_recompute_task.delay(edition_id)
+
+    recompute.edition_recompute_id = edition_id
+    transaction.on_commit(recompute)
 
 
 def figure_decimal(value) -> Decimal | None:
