@@ -204,3 +204,11 @@ def test_entry_page_query_count_does_not_grow_with_answers(world, reporter_clien
                                 actor=world["reporter"], expected_version=1)
     with django_assert_num_queries(8):
         reporter_client.get(url(world))
+
+
+def test_entry_page_links_the_spreadsheet_template_while_editable(world, reporter_client):
+    html = reporter_client.get(url(world)).content.decode()
+    assert f"/returns/{world['return'].pk}/upload/" in html
+    world["return"].status = ReturnStatus.SUBMITTED
+    world["return"].save()
+    assert f"/returns/{world['return'].pk}/upload/" not in reporter_client.get(url(world)).content.decode()
