@@ -95,6 +95,7 @@ class ReturnForm(forms.Form):
         helper = FormHelper()
         helper.form_tag = False
         helper.disable_csrf = True
+        helper.include_media = False  # plain widgets have none; collecting it walks 123 widgets
         sections = []
         group_last_item = {members[-1]: group for group, members in self.questionnaire.groups.items()}
         for section in self.questionnaire.sections:

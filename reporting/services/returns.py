@@ -114,12 +114,13 @@ def return_values(survey_return: SurveyReturn) -> dict[str, Value]:
 
 def return_previous(survey_return: SurveyReturn) -> SurveyReturn | None:
     """The same institution's return in the previous edition, if any."""
-    previous_edition_id = survey_return.edition.previous_id
-    if previous_edition_id is None:
+    previous_edition = survey_return.edition.previous
+    # An edition known only by its published totals (2019) has no returns to compare with.
+    if previous_edition is None or not questionnaire_compiled(previous_edition).items:
         return None
     return (
         SurveyReturn.objects.select_related("edition")
-        .filter(edition_id=previous_edition_id, institution_id=survey_return.institution_id)
+        .filter(edition_id=previous_edition.pk, institution_id=survey_return.institution_id)
         .first()
     )
 

@@ -29,7 +29,7 @@ from reporting.services.returns import (
 
 def visible_return_or_404(request, pk: int):
     """The return if the user may see it; 404 otherwise (never reveal another's return)."""
-    return get_object_or_404(return_list_visible_to(user=request.user), pk=pk)
+    return get_object_or_404(return_list_visible_to(user=request.user).select_related("edition__previous"), pk=pk)
 
 
 @login_required

@@ -181,9 +181,9 @@ def test_full_workflow(people, edition, django_capture_on_commit_callbacks):
     assert not services.return_can_edit(user=people["reporter"], survey_return=ret)
     with pytest.raises(services.ReturnNotEditable):
         save(people, {"staff_nurse": 4})
-    with django_capture_on_commit_callbacks() as callbacks:
-        services.return_reopen(survey_return=ret, actor=people["admin"], comment="Correction")
-    assert len(callbacks) == 1
+    connection.run_on_commit.clear()  # the approval's job is queued once per transaction
+    services.return_reopen(survey_return=ret, actor=people["admin"], comment="Correction")
+    assert [getattr(job[1], "edition_recompute_id", None) for job in connection.run_on_commit] == [edition.pk]
     assert ret.status == ReturnStatus.SENT_BACK
     statuses = list(AuditEvent.objects.filter(survey_return=ret, kind="status").values_list("new_value", flat=True))
     assert statuses == ["submitted", "sent_back", "submitted", "reviewed", "approved", "sent_back"]
@@ -240,8 +240,32 @@ def test_only_admins_open_editions_and_grant_extensions(people, open_edition):
                                  until=timezone.localdate(), actor=people["liaison"])
 
 
-def test_previous_values_come_from_the_previous_edition(people, edition_2019):
-    assert services.return_previous_values(people["return"]) is None
-    old = SurveyReturn.objects.create(edition=edition_2019, institution=people["institution"])
-    assert services.return_previous(people["return"]) == old
-    assert services.return_previous_values(people["return"]) == {}
+def test_an_edition_without_returns_is_not_compared(people, edition_2019):
+    SurveyReturn.objects.create(edition=edition_2019, institution=people["institution"])
+    assert services.return_previous(people["return"]) is None  # 2019 has published totals only
+
+
+def test_previous_values_come_from_the_previous_edition(people, open_edition, tmp_path):
+    """A 2025 edition loaded from a copy of the 2024 files compares with the 2024 return."""
+    import shutil
+
+    from django.utils import translation
+
+    from reporting.services.questionnaire import DEFINITIONS_DIR, edition_definition_load
+
+    folder = tmp_path / "2025"
+    shutil.copytree(DEFINITIONS_DIR / "2024", folder)
+    toml = (folder / "edition.toml").read_text(encoding="utf-8")
+    toml = toml.replace("year = 2024", "year = 2025").replace("data_year = 2023", "data_year = 2024")
+    toml = toml.replace("previous = 2019", "previous = 2024")
+    (folder / "edition.toml").write_text(toml, encoding="utf-8")
+    edition_2025, _changed = edition_definition_load(path=folder)
+    save(people, {"staff_nurse": 40, "eq_pet_ct": 1})
+    new_return = SurveyReturn.objects.create(edition=edition_2025, institution=people["institution"])
+    assert services.return_previous(new_return) == people["return"]
+    assert services.return_previous_values(new_return) == {"staff_nurse": 40, "eq_pet_ct": 1}
+    with translation.override("en"):
+        findings = services.return_check(new_return, for_submission=False, values={"staff_nurse": 4, "eq_pet_ct": 1})
+    changes = [f for f in findings if f.rule_code.startswith("change_since_previous")]
+    assert [f.rule_code for f in changes] == ["change_since_previous:staff_nurse"]
+    assert "(40 → 4)" in changes[0].message
