@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext_noop
 
 from institutions.selectors import user_is_society_admin
 from reporting.models import (
@@ -26,7 +27,8 @@ from reporting.services.aggregation import edition_figures_compute
 
 
 class PublicationRefused(Exception):
-    """The edition cannot be published (the message says why, for a person)."""
+    """The edition cannot be published. The message (English, marked for translation) says
+    why; views show it translated."""
 
 
 @transaction.atomic
@@ -34,16 +36,16 @@ def edition_publish(*, edition: Edition, actor, note: str = "") -> Publication:
     """Recompute the edition's figures from its approved returns and freeze them as the
     next revision. Revision 1 also marks the edition published."""
     if not user_is_society_admin(actor):
-        raise PublicationRefused("Only a society admin can publish an edition.")
+        raise PublicationRefused(gettext_noop("Only a society admin can publish an edition."))
     edition = Edition.objects.select_for_update().get(pk=edition.pk)
     note = (note or "").strip()
     revision = (Publication.objects.filter(edition=edition).aggregate(n=Max("revision"))["n"] or 0) + 1
     if revision > 1 and not note:
-        raise PublicationRefused("A correction needs a note saying what was corrected and why.")
+        raise PublicationRefused(gettext_noop("A correction needs a note saying what was corrected and why."))
     edition_figures_compute(edition_id=edition.pk)
     figures = list(FigureValue.objects.filter(edition=edition).values_list("breakdown", "group", "key", "value"))
     if not figures:
-        raise PublicationRefused("The edition has no approved returns, so there are no figures to publish.")
+        raise PublicationRefused(gettext_noop("The edition has no approved returns, so there are no figures to publish."))
     return_versions = [
         [pk, version]
         for pk, version in SurveyReturn.objects.filter(edition=edition, status=ReturnStatus.APPROVED)
