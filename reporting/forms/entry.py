@@ -6,6 +6,7 @@ typed; values are parsed by ``reporting.values`` (the same rules as the spreadsh
 
 from __future__ import annotations
 
+import copy
 import html
 
 from crispy_forms.helper import FormHelper
@@ -13,8 +14,8 @@ from crispy_forms.layout import Div, Layout, LayoutObject
 from django import forms
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeData, mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from reporting.models import ItemType
 from reporting.rules.engine import CompiledQuestionnaire, RuleFinding, language_is_chinese
@@ -45,28 +46,12 @@ class ReturnForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.questionnaire = questionnaire
         zh = language_is_chinese()
-        yes_no = [("yes", _("Yes")), ("no", _("No"))]
-        for code, item in questionnaire.items.items():
-            attrs = {}
-            if item.applies_if:
-                attrs["data-applies-if"] = item.applies_if
-            if item.part_of:
-                attrs["data-part-of"] = item.part_of
-            label = item.label(zh)
-            # Widget classes, not instances: Django deep-copies widget instances per field,
-            # which was a large part of building this 123-field form.
-            if item.type == ItemType.INTEGER:
-                attrs.update({"inputmode": "numeric", "autocomplete": "off"})
-                field = forms.CharField(label=label, required=False, max_length=32, widget=forms.TextInput)
-            elif item.type == ItemType.BOOLEAN:
-                field = forms.ChoiceField(label=label, required=False, choices=yes_no, widget=forms.RadioSelect)
-            elif item.type == ItemType.CHOICE:
-                choices = [("", "—")] + [(c, lz if zh else le) for c, le, lz in item.choices]
-                field = forms.ChoiceField(label=label, required=False, choices=choices, widget=forms.Select)
-            else:
-                attrs["rows"] = 3
-                field = forms.CharField(label=label, required=False, max_length=4000, widget=forms.Textarea)
-            field.widget.attrs.update(attrs)
+        for code, prototype in _prototype_fields(questionnaire).items():
+            # A shallow copy with its own widget and attributes: cheap, and safe to change
+            # per request (disabled state, findings as help text, error classes).
+            field = copy.copy(prototype)
+            field.widget = copy.copy(prototype.widget)
+            field.widget.attrs = dict(prototype.widget.attrs)
             if read_only:
                 field.disabled = True
             self.fields[code] = field
@@ -163,6 +148,39 @@ class ReturnForm(forms.Form):
             field = self.fields[code]
             existing = field.widget.attrs.get("class", "")
             field.widget.attrs["class"] = f"{existing} {css}".strip()
+
+
+def _prototype_fields(questionnaire: CompiledQuestionnaire) -> dict[str, forms.Field]:
+    """The form's item fields, built once per questionnaire and language, then copied per form."""
+    language = get_language() or ""
+    prototypes = questionnaire.form_cache.get(language)
+    if prototypes is not None:
+        return prototypes
+    zh = language_is_chinese()
+    yes_no = [("yes", _("Yes")), ("no", _("No"))]
+    prototypes = {}
+    for code, item in questionnaire.items.items():
+        attrs = {}
+        if item.applies_if:
+            attrs["data-applies-if"] = item.applies_if
+        if item.part_of:
+            attrs["data-part-of"] = item.part_of
+        label = item.label(zh)
+        if item.type == ItemType.INTEGER:
+            attrs.update({"inputmode": "numeric", "autocomplete": "off"})
+            field = forms.CharField(label=label, required=False, max_length=32, widget=forms.TextInput)
+        elif item.type == ItemType.BOOLEAN:
+            field = forms.ChoiceField(label=label, required=False, choices=yes_no, widget=forms.RadioSelect)
+        elif item.type == ItemType.CHOICE:
+            choices = [("", "—")] + [(c, lz if zh else le) for c, le, lz in item.choices]
+            field = forms.ChoiceField(label=label, required=False, choices=choices, widget=forms.Select)
+        else:
+            attrs["rows"] = 3
+            field = forms.CharField(label=label, required=False, max_length=4000, widget=forms.Textarea)
+        field.widget.attrs.update(attrs)
+        prototypes[code] = field
+    questionnaire.form_cache[language] = prototypes
+    return prototypes
 
 
 class StaticHTML:

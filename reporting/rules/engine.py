@@ -110,6 +110,8 @@ class CompiledQuestionnaire:
     groups: dict[str, tuple[str, ...]]  # group code -> member item codes
     group_labels: dict[str, tuple[str, str]]  # group code -> (label_en, label_zh)
     rules: list[CompiledRule] = field(default_factory=list)
+    # Per-language prototypes of the data-entry form's fields (reporting.forms.entry).
+    form_cache: dict = field(default_factory=dict, repr=False)
 
     def applies(self, code: str, values: dict[str, Value]) -> bool:
         """Whether an item is asked: every item up its applies_if chain is yes."""
