@@ -180,3 +180,19 @@ def test_audit_value_rows_match_audit_value_events(edition):
     ]
     assert rows == as_rows
     assert [row[6] for row in rows] == ["a", "c", "d", "e"]
+
+
+def test_command_prints_warnings_and_approval_needs_complete_returns(edition, tmp_path, capsys):
+    institution = InstitutionFactory()
+    values = clean_values(edition)
+    values["svc_rpt"] = False  # therapy performed but not offered: a warning
+    values["svc_rpt_outpatient"] = False
+    path = _write(tmp_path, "warn.csv", csv_bytes(returns_rows(edition, [institution], values)))
+    call_command("import_returns", str(path), "--edition", "2024")
+    err = capsys.readouterr().err
+    assert "warning: row 2" in err
+
+    partial = _write(tmp_path, "partial.csv", f"institution_code,iv_samples\n{InstitutionFactory().code},5\n".encode())
+    with pytest.raises(CommandError) as raised:
+        call_command("import_returns", str(partial), "--edition", "2024", "--approve")
+    assert "must be answered" in str(raised.value)
