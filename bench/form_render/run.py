@@ -68,13 +68,15 @@ class BenchUrls:
     ]
 
 
-def timed(function, rounds: int) -> list[float]:
-    function()  # warm caches (templates, compiled questionnaire)
-    samples = []
+def timed_together(functions, rounds: int) -> list[list[float]]:
+    for function in functions:
+        function()  # warm caches (templates, compiled questionnaire)
+    samples = [[] for _ in functions]
     for _ in range(rounds):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
+        for function, times in zip(functions, samples, strict=True):
+            started = time.perf_counter()
+            function()
+            times.append((time.perf_counter() - started) * 1000)
     return samples
 
 
@@ -129,9 +131,15 @@ def main() -> None:
                 profiler = cProfile.Profile()
                 profiler.runcall(lambda: [client.get(url) for _ in range(10)])
                 pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_TOP", "25")))
-            page = timed(lambda: client.get(url), args.rounds)
-            baseline = timed(lambda: client.get("/bench/plain/"), args.rounds)
-            bare = timed(lambda: BARE.render({"form": BenchUrls.form_class()}), args.rounds)
+            # Interleaved, so both sides see the same machine load (other processes come and go).
+            page, baseline, bare = timed_together(
+                [
+                    lambda: client.get(url),
+                    lambda: client.get("/bench/plain/"),
+                    lambda: BARE.render({"form": BenchUrls.form_class()}),
+                ],
+                args.rounds,
+            )
         transaction.set_rollback(True)
 
     page_median, baseline_median, bare_median = (statistics.median(s) for s in (page, baseline, bare))
@@ -141,6 +149,7 @@ def main() -> None:
     print(f"plain {{{{ form }}}} render only:           median {bare_median:6.1f} ms")
     ratio = page_median / baseline_median
     print(f"ratio page / plain page: {ratio:.2f}x  (target <= 3x; median target < 60 ms)")
+    print(f"load average during the run: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     ok = ratio <= 3 and page_median < 60
     print("RESULT:", "within target" if ok else "OUTSIDE target")
 
