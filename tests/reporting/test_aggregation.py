@@ -223,16 +223,10 @@ def test_an_interrupted_recomputation_leaves_the_previous_figures(edition, small
     small_dataset[2].status = ReturnStatus.SENT_BACK
     small_dataset[2].save()
 
-    from django.db.models.query import QuerySet
+    def crash(**kwargs):
+        raise RuntimeError("worker killed between the delete and the insert")
 
-    real_bulk_create = QuerySet.bulk_create
-
-    def crash(queryset, *args, **kwargs):
-        if queryset.model is FigureValue:
-            raise RuntimeError("worker killed between the delete and the insert")
-        return real_bulk_create(queryset, *args, **kwargs)
-
-    monkeypatch.setattr(QuerySet, "bulk_create", crash)
+    monkeypatch.setattr(aggregation, "_figure_values_insert", crash)
     with pytest.raises(RuntimeError):
         edition_figures_compute(edition_id=edition.pk)
     assert _figures(edition) == before
