@@ -112,7 +112,13 @@ def table_open(*, content: bytes, filename: str = "", max_bytes: int | None = No
 
 
 def csv_text_decode(content: bytes) -> str:
-    """UTF-8 (with or without BOM) or GB18030/GBK; raise SpreadsheetInvalid otherwise."""
+    """UTF-8 (with or without BOM), GB18030/GBK, or UTF-16 with a BOM (Excel's "Unicode
+    text"); raise SpreadsheetInvalid otherwise."""
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise _invalid(_("The file starts like UTF-16 text but is not valid UTF-16.")) from exc
     if b"\x00" in content[:65536]:
         raise _invalid(_("This is not a spreadsheet: upload an Excel workbook (.xlsx) or a CSV file."))
     if content.startswith(b"\xef\xbb\xbf"):
@@ -139,18 +145,22 @@ def _csv_open(content: bytes, max_data_rows: int) -> SheetTable:
         raise _invalid(_("The file is empty."))
     delimiter = ","
     first = next(line for line in lines if line.strip())
-    # Some European-locale exports use ; or tab; Excel in China writes commas.
-    if "," not in first:
+    skip_first_line = False
+    if first.lower().startswith("sep=") and len(first.strip()) == 5:
+        # Excel's hint line ("sep=;") names the delimiter; it is not part of the table.
+        delimiter, skip_first_line = first.strip()[4], True
+    elif "," not in first:
+        # Excel's "Unicode text" is tab-separated; some European locales use ;.
         if "\t" in first:
             delimiter = "\t"
         elif ";" in first:
             delimiter = ";"
     table = SheetTable(kind="csv", rows=iter(()), max_data_rows=max_data_rows)
-    table.rows = _csv_rows(text, delimiter, table)
+    table.rows = _csv_rows(text, delimiter, table, skip_first_line)
     return table
 
 
-def _csv_rows(text: str, delimiter: str, table: SheetTable) -> Iterator[tuple[int, list]]:
+def _csv_rows(text: str, delimiter: str, table: SheetTable, skip_first_line: bool = False) -> Iterator[tuple[int, list]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     max_columns = spreadsheet_cap("MAX_COLUMNS", MAX_COLUMNS)
     row_limit = table.max_data_rows + SPARE_ROWS
@@ -158,6 +168,8 @@ def _csv_rows(text: str, delimiter: str, table: SheetTable) -> Iterator[tuple[in
     try:
         for cells in reader:
             row_number += 1
+            if skip_first_line and row_number == 1:
+                continue
             if row_number > row_limit:
                 table.problems.append(_too_many_rows(table.max_data_rows))
                 return

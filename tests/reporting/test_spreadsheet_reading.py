@@ -70,7 +70,7 @@ def test_csv_text_decode_prefers_utf8_then_gb18030():
     (b"%PDF-1.7\n\x00\x00\x00", "not a spreadsheet"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, ".xls"),
     (b"PK\x03\x04not really a zip", "damaged"),
-    (b"\xff\xfe\xfd\x80\x81" * 10, "not a spreadsheet we can read"),
+    (b"\x80\x81\xfd\xff\xfe" * 10, "not a spreadsheet we can read"),
 ])
 def test_files_that_are_not_spreadsheets(content, expected):
     with pytest.raises(SpreadsheetInvalid) as raised:
@@ -271,3 +271,14 @@ def test_formula_text_in_csv_is_refused_too(edition, institution):
     problems = _problems(edition, csv_bytes([HEADER, ["H0001", "public", "yes", "=2*3", "0"]]))
     assert [(p.row, p.column) for p in problems] == [(2, "D (eq_thyroid_analyzer)")]
     assert "formula" in problems[0].message
+
+
+def test_excel_unicode_text_and_sep_hint_are_accepted(edition, institution):
+    """Excel's "Unicode text" (UTF-16, tab-separated) and a CSV with Excel's "sep=" line."""
+    text = "\t".join(HEADER) + "\r\nH0001\t公立\t是\t1\t0\r\n"
+    plan = returns_file_check(edition=edition, content=text.encode("utf-16"), filename="x.txt")
+    assert {c.code: c.new for c in plan.returns[0].changes}["ownership"] == "public"
+    content = ("sep=;\n" + ";".join(HEADER) + "\nH0001;public;no;2;0\n").encode()
+    plan = returns_file_check(edition=edition, content=content, filename="x.csv")
+    assert {c.code: c.new for c in plan.returns[0].changes}["eq_thyroid_analyzer"] == "2"
+    assert plan.returns[0].row == 3
