@@ -28,9 +28,10 @@ def test_reporter_fills_the_template_offline(live_server, page, edition, tmp_pat
     page.locator("form [type=submit]").last.click()
     page.wait_for_load_state()
 
-    page.goto(f"{live_server.url}/returns/{ret.pk}/upload/")
+    # From the data-entry page, as a reporter would.
+    page.goto(f"{live_server.url}/returns/{ret.pk}/")
     with page.expect_download() as download_info:
-        page.click("#upload-template-download")
+        page.click("#template-download")
     download = download_info.value
     assert download.suggested_filename == "survey-2024-B0001.xlsx"
 
@@ -45,6 +46,8 @@ def test_reporter_fills_the_template_offline(live_server, page, edition, tmp_pat
     filled = tmp_path / "filled.xlsx"
     workbook.save(filled)
 
+    page.click("#template-upload")
+    page.wait_for_selector("#upload-form")
     page.set_input_files("input[type=file]", str(filled))
     page.click("#upload-submit")
     page.wait_for_selector("#job-preview")
