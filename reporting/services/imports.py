@@ -69,6 +69,7 @@ class ReturnPlan:
     version: int | None
     status: str | None
     change_count: int = 0
+    removal_count: int = 0  # answers a blank cell would remove
     changes: list[ItemChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -95,6 +96,10 @@ class ImportPlan:
     def value_changes(self) -> int:
         return sum(plan.change_count for plan in self.returns)
 
+    @property
+    def value_removals(self) -> int:
+        return sum(plan.removal_count for plan in self.returns)
+
     def versions(self) -> dict[str, int | None]:
         """Institution code -> return version seen by the check (to detect later edits)."""
         return {plan.institution_code: plan.version for plan in self.returns}
@@ -107,6 +112,7 @@ class ImportPlan:
             "new_returns": self.new_returns,
             "changed_returns": self.changed_returns,
             "value_changes": self.value_changes,
+            "value_removals": self.value_removals,
             "returns": [asdict(plan) for plan in self.returns],
             "warnings": [w.as_dict() for w in self.warnings],
         }
@@ -270,6 +276,8 @@ def _plan(*, edition, parsed: ParsedFile, institution, approve, progress, lock) 
                     new[code] = value
                 if not _same(before, value):
                     return_plan.change_count += 1
+                    if value is None:
+                        return_plan.removal_count += 1
                     if listed_changes < PREVIEW_CHANGE_LIMIT:
                         return_plan.changes.append(ItemChange(code, value_display(before), value_display(value)))
                         listed_changes += 1

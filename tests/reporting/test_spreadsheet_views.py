@@ -314,3 +314,13 @@ def test_return_links_include_renders_for_the_data_entry_page(edition, own_retur
     html = render_to_string("reporting/spreadsheets/_return_links.html", {"survey_return": own_return})
     assert f"/returns/{own_return.pk}/template.xlsx" in html
     assert f"/returns/{own_return.pk}/upload/" in html
+
+
+def test_preview_warns_before_blank_cells_remove_answers(client, edition, upload):
+    _login(client, society_admin())
+    institution = InstitutionFactory()
+    survey_return(edition=edition, institution=institution, values={"svc_in_vitro": True, "iv_samples": 10})
+    content = f"institution_code,svc_in_vitro,iv_samples\n{institution.code},yes,\n".encode()
+    response = upload(client, reverse("spreadsheets:edition_import", kwargs={"year": 2024}), "b.csv", content)
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="job-removals"' in page and "1 existing answer would be removed" in page
