@@ -131,23 +131,35 @@ def edition_figures_rows(*, edition: Edition, using: str = "default") -> list[di
 
 
 def _figure_values_insert(*, using: str, edition_id: int, rows: list[dict], computed_at) -> None:
-    """Insert the rows with one executemany: building thousands of model instances and
-    preparing each Decimal through the ORM costs more than the aggregation itself."""
+    """Insert the rows with COPY (PostgreSQL) or multi-row INSERTs: building thousands of model
+    instances, or one statement per row, costs more than the aggregation itself."""
     connection = connections[using]
     q = connection.ops.quote_name
     table = q(FigureValue._meta.db_table)
     columns = ", ".join(q(c) for c in ("edition_id", "breakdown", "group", "key", "value", "computed_at"))
     when = connection.ops.adapt_datetimefield_value(computed_at)
     decimal = connection.ops.adapt_decimalfield_value
+    values = [
+        (edition_id, row["breakdown"], row["group"], row["key"],
+         None if row["value"] is None else decimal(row["value"], 24, 8), when)
+        for row in rows
+    ]
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s)",
-            [
-                (edition_id, row["breakdown"], row["group"], row["key"],
-                 None if row["value"] is None else decimal(row["value"], 24, 8), when)
-                for row in rows
-            ],
-        )
+        if connection.vendor == "postgresql":
+            # COPY: a few milliseconds for thousands of rows.
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+            return
+        # SQLite caps the number of parameters of one statement.
+        batch = max(1, min(2000, (connection.features.max_query_params or 12000) // 6))
+        for start in range(0, len(values), batch):
+            chunk = values[start:start + batch]
+            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {placeholders}",
+                [cell for row in chunk for cell in row],
+            )
 
 
 def edition_figures_compute(*, edition_id: int, using: str = "default") -> int:

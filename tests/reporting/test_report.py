@@ -261,7 +261,7 @@ def test_publishing_freezes_figures_and_corrections_show_errata(client, edition,
     assert _shows(page, "dept_total", "2")  # the published revision is what readers see
 
     # A correction needs a note, then becomes revision 2 with its errata.
-    response = client.post(reverse("report:publish", args=[2024]), {"note": ""})
+    response = client.post(reverse("report:publish", args=[2024]), {"note": ""}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200 and "needs a note" in response.content.decode()
     client.post(reverse("report:publish", args=[2024]), {"note": "R2 withdrawn"})
     second = Publication.objects.get(edition=edition, revision=2)
