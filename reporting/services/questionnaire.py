@@ -40,7 +40,12 @@ from reporting.models import (
     Section,
     ValidationRule,
 )
-from reporting.rules import RULE_KINDS, rule_definition_errors
+from reporting.rules import (
+    RULE_KINDS,
+    RuleSyntaxError,
+    previous_change_parameters,
+    rule_definition_errors,
+)
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent.parent / "definitions"
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -224,6 +229,11 @@ def definition_read(path: Path) -> EditionDefinition:
                     column=column, text=row.get(column, ""), item_codes=item_codes, group_codes=group_codes
                 ):
                     problem(column, message)
+        elif row["kind"] == "previous_change":
+            try:
+                previous_change_parameters(row["condition"])
+            except RuleSyntaxError as exc:
+                problem("condition", str(exc))
         fields = _split(row.get("fields", ""))
         for name in fields:
             target = name.removeprefix("part_of=")

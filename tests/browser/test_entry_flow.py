@@ -2,6 +2,8 @@
 review, approve. Takes the screenshots of the data-entry page and the completeness page."""
 
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,13 @@ from tests import factories
 from tests.factories import PASSWORD
 from tests.reporting.entry_support import clean_values
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots are refreshed on request (SURVEYSITE_SCREENSHOTS=1); otherwise they
+# go to a scratch folder so that running the tests leaves the work tree as it was.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("SURVEYSITE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "surveysite-screenshots"
+)
 
 
 def log_in(browser, live_server, user):

@@ -167,3 +167,12 @@ def test_setup_survey_command_rejects_bad_folder(db, edition, definition_copy):
     with pytest.raises(CommandError, match="row 14, column type: unknown type 'decimal'"):
         call_command("setup_survey", path=[definition_copy])
     assert not Edition.objects.filter(year=2027).exists()
+
+
+def test_bad_previous_change_parameters_are_rejected_at_load(definition_copy):
+    rules = definition_copy / "rules.csv"
+    rules.write_text(rules.read_text(encoding="utf-8").replace("pct=50;min_abs=20", "pct=half;min_abs=20"), encoding="utf-8")
+    with pytest.raises(DefinitionInvalid) as caught:
+        definition_read(definition_copy)
+    messages = [str(p) for p in caught.value.problems]
+    assert any(m.startswith("rules.csv, row 15, column condition: pct must be a whole number") for m in messages), messages
