@@ -20,17 +20,10 @@ from reporting.models import (
 from reporting.services import returns as services
 from reporting.services.editions import edition_close, edition_open
 from tests import factories
+from tests.reporting import entry_support
 from tests.reporting.entry_support import clean_values
 
-
-@pytest.fixture
-def open_edition(edition):
-    today = timezone.localdate()
-    edition.status = "open"
-    edition.opens_on = today - dt.timedelta(days=10)
-    edition.closes_on = today + dt.timedelta(days=10)
-    edition.save()
-    return edition
+open_edition = entry_support.open_edition
 
 
 @pytest.fixture
