@@ -3,7 +3,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from reporting.models import Edition, FigureValue
+from reporting.management.edition_option import add_edition_argument, edition_for_option
+from reporting.models import FigureValue
 from reporting.services.aggregation import edition_figures_compute
 from reporting.tasks.aggregation import edition_recompute_task
 
@@ -16,16 +17,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--edition", type=int, required=True, help="survey year, e.g. 2024")
+        add_edition_argument(parser)
         parser.add_argument(
             "--timeout", type=float, default=600, help="seconds to wait for the Celery worker"
         )
 
     def handle(self, *args, edition, timeout, **options):
-        try:
-            edition_obj = Edition.objects.get(year=edition)
-        except Edition.DoesNotExist:
-            raise CommandError(f"--edition: there is no edition {edition} (run setup_survey)") from None
+        edition_obj = edition_for_option(edition)
         started = time.monotonic()
         if settings.CELERY_BROKER_URL and not settings.CELERY_TASK_ALWAYS_EAGER:
             result = edition_recompute_task.delay(edition_obj.pk)

@@ -2,7 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reporting.models import Breakdown, Edition
+from reporting.management.edition_option import add_edition_argument, edition_for_option
+from reporting.models import Breakdown
 from reporting.selectors_report import figure_export_rows, figures_dataset, figures_json
 
 
@@ -14,7 +15,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--edition", type=int, required=True, help="survey year, e.g. 2024")
+        add_edition_argument(parser)
         parser.add_argument(
             "--by", choices=[b for b in Breakdown.values if b != Breakdown.NATIONAL],
             help="a breakdown: one row per group and indicator",
@@ -23,10 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="file to write (default: standard output; required for xlsx)")
 
     def handle(self, *args, edition, by, format, output, **options):
-        try:
-            edition_obj = Edition.objects.get(year=edition)
-        except Edition.DoesNotExist:
-            raise CommandError(f"--edition: there is no edition {edition} (run setup_survey)") from None
+        edition_obj = edition_for_option(edition)
         if format == "xlsx" and not output:
             raise CommandError("--output: an xlsx file must be written to a file, not the terminal")
         rows = figure_export_rows(edition=edition_obj, breakdown=by)

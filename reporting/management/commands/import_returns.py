@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
-from reporting.models import Edition
+from reporting.management.edition_option import add_edition_argument, edition_for_option
 from reporting.services.imports import returns_import
 from reporting.spreadsheets import SpreadsheetInvalid
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
-        parser.add_argument("--edition", type=int, required=True, help="survey year, e.g. 2024")
+        add_edition_argument(parser)
         parser.add_argument("--approve", action="store_true", help="mark the imported returns approved")
         parser.add_argument("--user", help="username recorded as the actor in the audit trail")
 
@@ -27,10 +27,7 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
-        try:
-            edition = Edition.objects.get(year=options["edition"])
-        except Edition.DoesNotExist as exc:
-            raise CommandError(f"No edition {options['edition']}; run setup_survey first.") from exc
+        edition = edition_for_option(options["edition"])
         if not edition.items.exists():
             raise CommandError(f"The {edition.year} edition has no questionnaire to import into.")
         actor = None
