@@ -415,7 +415,11 @@ class Breakdown(models.TextChoices):
 class FigureValue(models.Model):
     """The aggregation's summary table: one computed indicator for one group."""
 
-    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="figure_values")
+    # The unique constraint's index (edition, breakdown, group, key) serves every lookup; more
+    # indexes would only slow the rewrite of an edition's figures on each recomputation.
+    edition = models.ForeignKey(
+        Edition, on_delete=models.CASCADE, related_name="figure_values", db_index=False
+    )
     breakdown = models.CharField(max_length=16, choices=Breakdown.choices)
     group = models.CharField(max_length=32)  # "national", a province code, a choice code
     key = models.CharField(max_length=64)
@@ -428,7 +432,6 @@ class FigureValue(models.Model):
                 fields=["edition", "breakdown", "group", "key"], name="figure_value_unique"
             ),
         ]
-        indexes = [models.Index(fields=["edition", "breakdown"])]
 
 
 class Publication(models.Model):
