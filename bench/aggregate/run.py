@@ -83,6 +83,7 @@ def clone_returns(edition_id: int, total: int) -> None:
         have = cursor.fetchone()[0]
         extra = total - have
         if extra <= 0:
+            cursor.execute("ANALYZE")  # as autovacuum would have done after loading the demo
             return
         cursor.execute(
             """

@@ -8,12 +8,13 @@ both run)::
                conditions such as count(eq_pet_ct+eq_pet_mr>0), pivoted with MAX/SUM(CASE)
     ret_cells  returns grouped into cells (province, ownership, hospital level):
                N and one SUM(CASE WHEN condition THEN 1 ELSE 0 END) per condition
+    group_returns  N and the condition counts of every group: the national total, then
+               GROUP BY province, ownership and hospital level over the cells (UNION ALL)
     item_cells the long answer table grouped by cell and item: SUM(int_value) and the
                number of yes answers (the bulk of the work: one pass over the answers)
-    item_wide  item_cells pivoted to one column per item (a tiny table)
-    cells      ret_cells joined to item_wide
-    figures    every indicator of every group: the national total, then GROUP BY
-               province, ownership and hospital level over the cells (UNION ALL)
+    group_items    item_cells grouped the same way as group_returns, still long
+    group_wide the groups' totals pivoted to one column per item (a few thousand rows in)
+    figures    every indicator evaluated once per group over those columns
 
 then joins the previous edition's figures for ``growth(...)``. Percentages use
 ``NULLIF(denominator, 0)``, so a zero denominator gives NULL rather than an error; every
@@ -101,29 +102,26 @@ class _Compiler:
             self.pivot[code] = f"v_{info.id}"
         return self.pivot[code]
 
-    # aggregate level (over cells) -----------------------------------------------------
+    # group level (one row per group, every count and sum already a column) ------------
     def aggregate(self, node) -> str:
         match node:
             case Number(value=value):
                 return str(value)
             case ReturnCount():
-                return "SUM(n)"
+                return "n_returns"
             case Sum(codes=codes, group=group):
                 codes = self.group_members(group) if group else list(codes)
                 parts = []
                 for code in codes:
                     info = self.item(code, "integer")
-                    column = self.linear_sums.setdefault(info.id, f"s_{info.id}")
-                    parts.append(f"SUM({column})")
+                    parts.append(self.linear_sums.setdefault(info.id, f"s_{info.id}"))
                 return "(" + " + ".join(parts) + ")"
             case Count(condition=IsYes(code=code)):
                 info = self.item(code, "boolean")
-                column = self.linear_yes.setdefault(info.id, f"y_{info.id}")
-                return f"SUM({column})"
+                return self.linear_yes.setdefault(info.id, f"y_{info.id}")
             case Count(condition=condition):
                 sql = self.condition(condition)
-                column = self.conditions.setdefault(sql, f"c_{len(self.conditions) + 1}")
-                return f"SUM({column})"
+                return self.conditions.setdefault(sql, f"c_{len(self.conditions) + 1}")
             case Binary(op="/", left=left, right=right):
                 return f"(({self.aggregate(left)}) * 1.0 / NULLIF({self.aggregate(right)}, 0))"
             case Binary(op=op, left=left, right=right):
@@ -264,11 +262,39 @@ def figures_query_compile(
         + " FROM ret GROUP BY cell)",
     ]
     params += [edition_id, approved_status]
-    linear_ids = sorted(set(compiler.linear_sums) | set(compiler.linear_yes))
-    wide_columns = []
-    if linear_ids:
+
+    # The groups: national, then one per province, ownership and hospital level. Each
+    # grouping is a GROUP BY over the cells (a few hundred rows), so the answers are read
+    # once however many breakdowns there are.
+    def group_branches(select: str, source: str, cell_alias: str, extra_group: str = "") -> list[str]:
+        branches = [
+            f"SELECT 'national' AS breakdown, 'national' AS grp{select} FROM {source}"
+            + (f" GROUP BY {extra_group}" if extra_group else ""),
+            f"SELECT 'province' AS breakdown, {cell_alias}.province AS grp{select} FROM {source}"
+            f" GROUP BY {cell_alias}.province" + (f", {extra_group}" if extra_group else ""),
+        ]
+        for code in BREAKDOWN_ITEMS:
+            if dims[code] != "''":
+                branches.append(
+                    f"SELECT '{code}' AS breakdown, {cell_alias}.{code} AS grp{select} FROM {source}"
+                    f" WHERE {cell_alias}.{code} <> '' GROUP BY {cell_alias}.{code}"
+                    + (f", {extra_group}" if extra_group else "")
+                )
+        return branches
+
+    ctes.append(
+        "group_returns AS ("
+        + " UNION ALL ".join(group_branches(
+            ", SUM(rc.n) AS n_returns" + "".join(f", SUM(rc.{col}) AS {col}" for col in compiler.conditions.values()),
+            "ret_cells rc", "rc",
+        ))
+        + ")"
+    )
+    wide_columns = [(col, item_id, "total") for item_id, col in compiler.linear_sums.items()]
+    wide_columns += [(col, item_id, "yes") for item_id, col in compiler.linear_yes.items()]
+    if wide_columns:
         # The one pass over every answer: sums and yes-counts per cell and item. No item
-        # filter (unneeded items are dropped in item_wide): an IN list skews PostgreSQL's row
+        # filter (unneeded items are dropped below): an IN list skews PostgreSQL's row
         # estimate so it hashes the 10 million answers instead of the 100,000 returns; "+ 0"
         # keeps it from probing the answer index once per return.
         ctes.append(
@@ -277,35 +303,35 @@ def figures_query_compile(
             f" FROM {answer} a JOIN ret ON ret.return_id = a.survey_return_id + 0"
             " GROUP BY ret.cell, a.item_id)"
         )
-        for item_id, column in compiler.linear_sums.items():
-            wide_columns.append((column, f"SUM(CASE WHEN item_id = {item_id} THEN total ELSE 0 END)"))
-        for item_id, column in compiler.linear_yes.items():
-            wide_columns.append((column, f"SUM(CASE WHEN item_id = {item_id} THEN yes ELSE 0 END)"))
+        # Still one row per item: the groups' totals, long.
         ctes.append(
-            "item_wide AS (SELECT cell, "
-            + ", ".join(f"{expr} AS {col}" for col, expr in wide_columns)
-            + " FROM item_cells GROUP BY cell)"
+            "group_items AS ("
+            + " UNION ALL ".join(group_branches(
+                ", ic.item_id AS item_id, SUM(ic.total) AS total, SUM(ic.yes) AS yes",
+                "item_cells ic JOIN ret_cells rc ON rc.cell = ic.cell", "rc", "ic.item_id",
+            ))
+            + ")"
+        )
+        # Pivoted to one column per item: a FILTER per column over a few thousand rows.
+        ctes.append(
+            "group_wide AS (SELECT breakdown, grp, "
+            + ", ".join(f"SUM({kind}) FILTER (WHERE item_id = {item_id}) AS {col}" for col, item_id, kind in wide_columns)
+            + " FROM group_items GROUP BY breakdown, grp)"
         )
         ctes.append(
-            "cells AS (SELECT rc.*, "
-            + ", ".join(f"COALESCE(iw.{col}, 0) AS {col}" for col, _ in wide_columns)
-            + " FROM ret_cells rc LEFT JOIN item_wide iw ON iw.cell = rc.cell)"
+            "groups AS (SELECT gr.*, "
+            + ", ".join(f"COALESCE(gw.{col}, 0) AS {col}" for col, _, _ in wide_columns)
+            + " FROM group_returns gr LEFT JOIN group_wide gw ON gw.breakdown = gr.breakdown AND gw.grp = gr.grp)"
         )
     else:
-        ctes.append("cells AS (SELECT * FROM ret_cells)")
+        ctes.append("groups AS (SELECT * FROM group_returns)")
+    breakdown_order = "CASE breakdown WHEN 'national' THEN 0 WHEN 'province' THEN 1 WHEN 'ownership' THEN 2 ELSE 3 END"
 
-    select_list = "SUM(n) AS n_returns" + "".join(f", {sql} AS {col}" for col, sql in value_exprs)
-    branches = [
-        f"SELECT 'national' AS breakdown, 'national' AS grp, {select_list} FROM cells",
-        f"SELECT 'province' AS breakdown, province AS grp, {select_list} FROM cells GROUP BY province",
-    ]
-    for code in BREAKDOWN_ITEMS:
-        if dims[code] != "''":
-            branches.append(
-                f"SELECT '{code}' AS breakdown, {code} AS grp, {select_list} FROM cells"
-                f" WHERE {code} <> '' GROUP BY {code}"
-            )
-    ctes.append("figures AS (" + " UNION ALL ".join(branches) + ")")
+    ctes.append(
+        f"figures AS (SELECT breakdown, grp, {breakdown_order} AS breakdown_order, n_returns"
+        + "".join(f", {sql} AS {col}" for col, sql in value_exprs)
+        + " FROM groups)"
+    )
 
     compiled = CompiledQuery(sql="", params=params)
     compiled.value_columns = {col: indicators[int(col[2:]) - 1][0] for col, _ in value_exprs}
@@ -339,5 +365,6 @@ def figures_query_compile(
             compiled.growth_columns[f"g_{number}"] = (key, f"gp_{number}")
     compiled.sql = (
         "WITH " + ", ".join(ctes) + " SELECT " + ", ".join(outer_columns) + " FROM figures f" + "".join(joins)
+        + " ORDER BY f.breakdown_order, f.grp"
     )
     return compiled
