@@ -313,10 +313,12 @@ def report_context(*, edition: Edition, publication: Publication | None = None,
                                                         next(iter(figures), ""))
     breakdown_tables, charts = [], []
     for breakdown in BREAKDOWNS:
-        groups = sorted({g for (b, g, _k) in values if b == breakdown})
+        group_labels = labels.get(breakdown, {})
+        # In the questionnaire's order (3A before other tertiary before secondary), not by code.
+        order = {code: position for position, code in enumerate(group_labels)}
+        groups = sorted({g for (b, g, _k) in values if b == breakdown}, key=lambda g: (order.get(g, len(order)), g))
         if not groups:
             continue
-        group_labels = labels.get(breakdown, {})
         rows = [
             {"group": group, "label": group_labels.get(group, group),
              "cells": [figure_text(values.get((breakdown, group, k)), formats[k]) for k in table_keys]}

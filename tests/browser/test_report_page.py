@@ -51,14 +51,15 @@ PROVINCE_ROWS = {
     "上海市": ["1", "0.0", "0", "2", "0", "0", "800", "0", "0", "3"],
     "广东省": ["1", "100.0", "3", "2", "0", "4,200", "5,000", "1", "120", "10"],
 }
+# Choice rows in the questionnaire's order, not by code.
 OWNERSHIP_ROWS = {
-    "非公立": ["1", "0.0", "0", "2", "0", "0", "800", "0", "0", "3"],
     "公立": ["3", "100.0", "6", "6", "1", "8,700", "15,000", "3", "360", "30"],
+    "非公立": ["1", "0.0", "0", "2", "0", "0", "800", "0", "0", "3"],
 }
 LEVEL_ROWS = {
-    "二级": ["1", "100.0", "2", "2", "1", "1,500", "5,000", "1", "120", "10"],
     "三级甲等": ["2", "50.0", "1", "4", "0", "3,000", "5,800", "1", "120", "13"],
     "三级其他": ["1", "100.0", "3", "2", "0", "4,200", "5,000", "1", "120", "10"],
+    "二级": ["1", "100.0", "2", "2", "1", "1,500", "5,000", "1", "120", "10"],
 }
 # Positron units: 6 against the 427 printed for 2019, i.e. 100*(6-427)/427 = -98.5948...%.
 # Physicians: 17 of 33 staff = 51.5151...%. PET: 3 of 4 departments = 75.0%.
@@ -154,9 +155,11 @@ def test_a_reader_reads_prints_and_downloads_the_national_report(live_server, br
     assert breakdowns.locator("h3").all_inner_texts() == ["按省份", "按机构性质", "按医院等级"]
     headers = page.locator('table[data-breakdown="province"] thead th').all_inner_texts()
     assert headers[:3] == ["省份", "参加普查的科室（家）", "开展PET显像（%）"] and len(headers) == 11
-    assert _table(page, "province") == PROVINCE_ROWS
-    assert _table(page, "ownership") == OWNERSHIP_ROWS
-    assert _table(page, "hospital_level") == LEVEL_ROWS
+    for breakdown, expected in (("province", PROVINCE_ROWS), ("ownership", OWNERSHIP_ROWS),
+                                ("hospital_level", LEVEL_ROWS)):
+        table = _table(page, breakdown)
+        assert table == expected
+        assert list(table) == list(expected), f"{breakdown} rows out of order"
 
     # Bar charts drawn on the server: one per breakdown, of positron units by default.
     charts = page.locator("figure.report-chart")
