@@ -69,9 +69,14 @@ def _parse_integer(raw) -> int:
         text = str(raw).replace(",", "").replace("，", "").strip()
         if text.endswith(".0"):
             text = text[:-2]
-        if not text.lstrip("-").isdigit():
+        try:
+            # int() takes full-width digits (１２) as typed with a Chinese input method, but
+            # not every character str.isdigit() accepts (a superscript ² raised ValueError).
+            value = int(text) if text.lstrip("-").isdigit() else None
+        except ValueError:
+            value = None
+        if value is None:
             raise ValueInvalid(_("“%(value)s” is not a whole number.") % {"value": raw})
-        value = int(text)
     if value < 0:
         raise ValueInvalid(_("%(value)s is negative; counts are 0 or more.") % {"value": value})
     if value > MAX_INTEGER_VALUE:

@@ -28,12 +28,12 @@ def test_blank_is_unanswered(items, raw):
     assert value_parse(items["svc_pet"], raw) is None
 
 
-@pytest.mark.parametrize(("raw", "value"), [("12", 12), (12, 12), (12.0, 12), ("1,234", 1234), ("0", 0), (str(MAX_INTEGER_VALUE), MAX_INTEGER_VALUE)])
+@pytest.mark.parametrize(("raw", "value"), [("12", 12), (12, 12), (12.0, 12), ("1,234", 1234), ("0", 0), ("１２", 12), (str(MAX_INTEGER_VALUE), MAX_INTEGER_VALUE)])
 def test_whole_numbers(items, raw, value):
     assert value_parse(items["eq_pet_ct"], raw) == value
 
 
-@pytest.mark.parametrize(("raw", "fragment"), [("-1", "negative"), ("1.5", "not a whole number"), (1.5, "not a whole number"), ("abc", "not a whole number"), (str(MAX_INTEGER_VALUE + 1), "larger than"), (True, "not a whole number")])
+@pytest.mark.parametrize(("raw", "fragment"), [("-1", "negative"), ("1.5", "not a whole number"), (1.5, "not a whole number"), ("abc", "not a whole number"), ("²", "not a whole number"), (str(MAX_INTEGER_VALUE + 1), "larger than"), (True, "not a whole number")])
 def test_bad_numbers(items, raw, fragment):
     with pytest.raises(ValueInvalid, match=fragment):
         value_parse(items["eq_pet_ct"], raw)
