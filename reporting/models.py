@@ -434,6 +434,81 @@ class FigureValue(models.Model):
         ]
 
 
+class CountedReturn(models.Model):
+    """Aggregation state: an approved return as the edition's cell totals last counted it.
+
+    With CellItemTotal this is a summary of the answers that the aggregation keeps up to
+    date incrementally: a recomputation compares the approved returns (id, version,
+    province) with these rows and re-adds only the cells whose returns changed. A plain
+    return id, not a foreign key, so a deleted return is still found and taken out.
+    """
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="+", db_index=False)
+    return_id = models.BigIntegerField()
+    version = models.PositiveIntegerField()
+    province = models.CharField(max_length=2)
+    ownership = models.CharField(max_length=64, blank=True)
+    hospital_level = models.CharField(max_length=64, blank=True)
+    # Bit k holds the return's k-th per-return condition of the edition's indicators, e.g.
+    # count(eq_pet_ct+eq_pet_mr>0); the state key changes when the conditions do.
+    conditions = models.BigIntegerField(default=0)
+    run = models.PositiveIntegerField()  # the AggregationState run that counted it
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["edition", "return_id"], name="counted_return_unique")]
+
+
+class CellItemTotal(models.Model):
+    """Aggregation state: one item's sum and yes answers over the counted returns of one
+    cell (province, ownership, hospital level) — some ten thousand rows in place of the
+    millions of answers. Sparse: a missing row is a sum of 0."""
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="+", db_index=False)
+    province = models.CharField(max_length=2)
+    ownership = models.CharField(max_length=64, blank=True)
+    hospital_level = models.CharField(max_length=64, blank=True)
+    item_id = models.BigIntegerField()
+    total = models.BigIntegerField()
+    yes = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["edition", "province", "ownership", "hospital_level", "item_id"],
+                name="cell_item_total_unique",
+            )
+        ]
+
+
+class GroupItemTotal(models.Model):
+    """Aggregation state: CellItemTotal summed per group (national, each province, ownership
+    and hospital level). A run subtracts the old totals of the cells it sums again and adds
+    their new ones, so the figures read a few thousand rows."""
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="+", db_index=False)
+    breakdown = models.CharField(max_length=16, choices=Breakdown.choices)
+    group = models.CharField(max_length=64)
+    item_id = models.BigIntegerField()
+    total = models.BigIntegerField()
+    yes = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["edition", "breakdown", "group", "item_id"], name="group_item_total_unique")
+        ]
+
+
+class AggregationState(models.Model):
+    """Which compiled definition the edition's CountedReturn and CellItemTotal rows follow:
+    when the key changes (new indicators, items, compiler), the next run rebuilds them."""
+
+    edition = models.OneToOneField(Edition, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    key = models.CharField(max_length=64)
+    run = models.PositiveIntegerField(default=0)
+    rebuilt_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+
 class Publication(models.Model):
     """A frozen revision of an edition's figures; later corrections make a new revision."""
 

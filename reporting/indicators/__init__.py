@@ -19,6 +19,7 @@ to one SQL query per edition.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -302,8 +303,10 @@ class _Parser:
         return value
 
 
+@functools.lru_cache(maxsize=4096)
 def indicator_parse(definition: str) -> Expression:
-    """The tree of one definition; raises IndicatorSyntaxError."""
+    """The tree of one definition; raises IndicatorSyntaxError. Trees are immutable, so each
+    definition is parsed once per process (every aggregation run compiles all of them)."""
     if not definition or not definition.strip():
         raise IndicatorSyntaxError("definition is empty")
     return _Parser(definition).indicator()

@@ -1,14 +1,16 @@
 """Aggregation of approved returns into the summary table (FigureValue).
 
-Every indicator of the edition's report definition is compiled into one SQL query
-(``reporting.indicators.sql``) that the database evaluates for the national total and for
-every province, ownership and hospital level at once. The rows replace the edition's
-FigureValue rows in one transaction, so a recomputation interrupted halfway leaves the
-previous figures and running it again gives the same result.
+The edition's indicators are compiled into SQL (``reporting.indicators.sql``) that keeps a
+summary of the answers up to date (CountedReturn, CellItemTotal, GroupItemTotal: only the
+cells whose returns changed are summed again) and evaluates every indicator for the national
+total and every province, ownership and hospital level from it. Everything happens in one
+transaction, so a recomputation interrupted halfway leaves the previous figures and running
+it again gives the same result.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from decimal import Decimal
 
@@ -16,8 +18,11 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from reporting.indicators import indicator_parse
-from reporting.indicators.sql import ItemInfo, figures_query_compile
+from reporting.indicators.sql import CompiledAggregation, ItemInfo, aggregation_compile
 from reporting.models import (
+    AggregationState,
+    CellItemTotal,
+    CountedReturn,
     Edition,
     FigureValue,
     Indicator,
@@ -29,6 +34,8 @@ from reporting.models import (
 logger = logging.getLogger(__name__)
 
 EIGHT_PLACES = Decimal("0.00000001")
+# Above this many changed cells, summing every answer once beats summing the cells one by one.
+CELLS_UPDATED_ONE_BY_ONE = 48
 
 
 def edition_recompute_schedule(*, edition_id: int) -> None:
@@ -78,12 +85,113 @@ def previous_figures_source(edition: Edition, *, using: str = "default") -> str 
     return "figures" if has_returns else "published"
 
 
-def edition_figures_rows(*, edition: Edition, using: str = "default") -> list[dict]:
-    """Every indicator of every group, computed by the database: a list of dicts
-    {breakdown, group, key, value, n_returns}. Reads only; 4 queries."""
-    indicators = list(Indicator.objects.using(using).filter(edition=edition).order_by("position"))
+def _summary_refresh(*, edition: Edition, compiled: CompiledAggregation, using: str, rebuild: bool) -> set | None:
+    """Bring CountedReturn, CellItemTotal and GroupItemTotal up to date with the approved
+    returns, and return the cells (province, ownership, level) that changed, or None when
+    everything was rebuilt.
+
+    Incremental unless `rebuild`, the first run, or a changed definition (key): only the cells
+    that lost or gained a return are summed again.
+    """
+    connection = connections[using]
+    key = hashlib.sha256(f"{compiled.key}\n{edition.definition_checksum}".encode()).hexdigest()
+    state = AggregationState.objects.using(using).filter(edition=edition).first()
+    rebuild = rebuild or state is None or state.key != key
+    run = 1 if state is None else state.run + 1
+    with connection.cursor() as cursor:
+        dirty: set | None = None
+        if rebuild:
+            cursor.execute(*compiled.counted_delete_all)
+            cursor.execute(*compiled.totals_delete_all)
+            cursor.execute(*compiled.groups_delete_all)
+        else:
+            cursor.execute(*compiled.stale_cells)
+            dirty = set(cursor.fetchall())
+            if dirty:
+                cursor.execute(*compiled.stale_delete)
+        cursor.execute(*compiled.counted_insert(run, every_return=rebuild))
+        if not rebuild and cursor.rowcount:
+            cursor.execute(compiled.run_cells, [edition.pk, run])
+            dirty |= set(cursor.fetchall())
+        if rebuild or len(dirty) > CELLS_UPDATED_ONE_BY_ONE:
+            # Every cell (or most: an import approving a thousand returns): sum every answer.
+            if not rebuild:
+                cursor.execute(*compiled.totals_delete_all)
+                cursor.execute(*compiled.groups_delete_all)
+            _cell_totals_rebuild(cursor=cursor, compiled=compiled, connection=connection)
+            cursor.execute(*compiled.groups_add(None))
+        elif dirty:
+            # Take the cells' old totals out of their groups, sum the cells again from their
+            # returns' answers, put the new totals in.
+            cells = sorted(dirty)
+            cursor.execute(*compiled.groups_add(cells, subtract=True))
+            cursor.execute(*compiled.totals_delete(cells))
+            cursor.execute(*compiled.totals_insert(cells))
+            cursor.execute(*compiled.groups_add(cells))
+            cursor.execute(*compiled.groups_prune)
+    logger.info("Edition %s: answer summary %s", edition.year,
+                "rebuilt" if rebuild else f"updated in {len(dirty)} cells")
+    if not rebuild and not dirty:
+        return dirty
+    now = timezone.now()
+    if state is None:
+        AggregationState.objects.using(using).create(edition=edition, key=key, run=run, rebuilt_at=now, updated_at=now)
+    else:
+        state.key, state.run, state.updated_at = key, run, now
+        if rebuild:
+            state.rebuilt_at = now
+        state.save(using=using)
+    return None if rebuild else dirty
+
+
+def _cell_totals_rebuild(*, cursor, compiled: CompiledAggregation, connection) -> None:
+    """Fill the (emptied) CellItemTotal of the edition from every counted return's answers."""
+    if connection.vendor != "postgresql":
+        cursor.execute(*compiled.totals_insert(None))
+        return
+    q = connection.ops.quote_name
+    # CountedReturn rows written in this transaction have no statistics yet; the join below
+    # pairs them with every answer, and a wrong estimate there costs seconds.
+    cursor.execute(f"ANALYZE {q(CountedReturn._meta.db_table)}")
+    # Summing every answer is the one big read: as a SELECT it gets parallel workers (an
+    # INSERT ... SELECT would not); its few thousand rows go in by COPY.
+    cursor.execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
+    cursor.execute(*compiled.totals_select())
+    totals = cursor.fetchall()
+    cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+    with cursor.cursor.copy(f"COPY {q(CellItemTotal._meta.db_table)} ({compiled.totals_columns}) FROM STDIN") as copy:
+        for row in totals:
+            copy.write_row(row)
+
+
+def _cells_groups(cells) -> list[tuple[str, str]]:
+    """The groups whose figures a change in these cells can move: national, and each cell's
+    province, ownership and hospital level."""
+    groups = {("national", "national")}
+    for province, ownership, level in cells:
+        groups.add(("province", province))
+        if ownership:
+            groups.add(("ownership", ownership))
+        if level:
+            groups.add(("hospital_level", level))
+    return sorted(groups)
+
+
+def edition_figures_rows(*, edition: Edition, using: str = "default", rebuild: bool = False) -> dict:
+    """Every indicator of every group, computed by the database: {(breakdown, group, key):
+    value}. Brings the edition's answer summary up to date first (incrementally unless
+    `rebuild`), in the caller's transaction or its own."""
+    return _edition_figures(edition=edition, using=using, rebuild=rebuild, only_changed=False)[0]
+
+
+def _edition_figures(*, edition: Edition, using: str, rebuild: bool, only_changed: bool) -> tuple[dict, list | None]:
+    """(figures, groups): the figures of `groups`, or of every group when groups is None.
+    With `only_changed`, only the groups whose returns changed since the last run."""
+    indicators = list(
+        Indicator.objects.using(using).filter(edition=edition).order_by("position").values_list("key", "definition")
+    )
     if not indicators:
-        return []
+        return {}, None
     items = {
         code: ItemInfo(id=pk, type=kind, part_of=part_of)
         for pk, code, kind, part_of in Item.objects.using(using)
@@ -92,8 +200,8 @@ def edition_figures_rows(*, edition: Edition, using: str = "default") -> list[di
     }
     source = previous_figures_source(edition, using=using)
     connection = connections[using]
-    compiled = figures_query_compile(
-        indicators=[(i.key, indicator_parse(i.definition)) for i in indicators],
+    compiled = aggregation_compile(
+        indicators=[(key, indicator_parse(definition)) for key, definition in indicators],
         items=items,
         edition_id=edition.pk,
         approved_status=ReturnStatus.APPROVED,
@@ -101,36 +209,39 @@ def edition_figures_rows(*, edition: Edition, using: str = "default") -> list[di
         previous_edition_id=edition.previous_id,
         quote_name=connection.ops.quote_name,
     )
-    with transaction.atomic(using=using), connection.cursor() as cursor:
+    with transaction.atomic(using=using):
         if connection.vendor == "postgresql":
-            # One wide analytic query: JIT-compiling its few hundred expressions costs far
-            # more than it saves (20 s at 100,000 returns), and hash joins and aggregates
-            # need more than the default 4 MB. SET LOCAL ends with this transaction.
-            cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCAL enable_mergejoin = off")
-        cursor.execute(compiled.sql, compiled.params)
-        columns = [c[0] for c in cursor.description]
-        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    figures = []
+            with connection.cursor() as cursor:
+                # JIT-compiling the few hundred expressions costs far more than it saves; the
+                # rebuild's hash joins and aggregates need more than the default 4 MB; the
+                # statements here read thousands of rows, where starting parallel workers
+                # costs more than it saves (and INSERT ... SELECT runs in one process anyway).
+                # SET LOCAL ends with this transaction.
+                cursor.execute(
+                    "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCAL max_parallel_workers_per_gather = 0"
+                )
+        dirty = _summary_refresh(edition=edition, compiled=compiled, using=using, rebuild=rebuild)
+        if only_changed and dirty is not None and not dirty:
+            return {}, []  # no approved return changed
+        groups = _cells_groups(dirty) if only_changed and dirty is not None else None
+        with connection.cursor() as cursor:
+            cursor.execute(*compiled.figures(groups))
+            columns = [c[0] for c in cursor.description]
+            rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    figures = {}
+    value_columns = list(compiled.value_columns.items())
+    growth_columns = list(compiled.growth_columns.items())
     for row in rows:
-        n_returns = row["n_returns"]
-        if not n_returns:
-            continue  # no approved returns: no figures (not a page of zeros)
-        for column, key in compiled.value_columns.items():
-            figures.append(
-                {"breakdown": row["breakdown"], "group": str(row["grp"]), "key": key,
-                 "value": figure_decimal(row[column]), "n_returns": int(n_returns)}
-            )
-        for column, (key, previous_column) in compiled.growth_columns.items():
-            if row[previous_column] is None:
-                continue  # the previous edition has no figure for this group
-            figures.append(
-                {"breakdown": row["breakdown"], "group": str(row["grp"]), "key": key,
-                 "value": figure_decimal(row[column]), "n_returns": int(n_returns)}
-            )
-    return figures
+        breakdown, group = row["breakdown"], str(row["grp"])
+        for column, key in value_columns:
+            figures[breakdown, group, key] = figure_decimal(row[column])
+        for column, (key, previous_column) in growth_columns:
+            if row[previous_column] is not None:  # else the previous edition has no figure for the group
+                figures[breakdown, group, key] = figure_decimal(row[column])
+    return figures, groups
 
 
-def _figure_values_insert(*, using: str, edition_id: int, rows: list[dict], computed_at) -> None:
+def _figure_values_insert(*, using: str, edition_id: int, rows: list[tuple], computed_at) -> None:
     """Insert the rows with COPY (PostgreSQL) or multi-row INSERTs: building thousands of model
     instances, or one statement per row, costs more than the aggregation itself."""
     connection = connections[using]
@@ -140,9 +251,8 @@ def _figure_values_insert(*, using: str, edition_id: int, rows: list[dict], comp
     when = connection.ops.adapt_datetimefield_value(computed_at)
     decimal = connection.ops.adapt_decimalfield_value
     values = [
-        (edition_id, row["breakdown"], row["group"], row["key"],
-         None if row["value"] is None else decimal(row["value"], 24, 8), when)
-        for row in rows
+        (edition_id, breakdown, group, key, None if value is None else decimal(value, 24, 8), when)
+        for (breakdown, group, key), value in rows
     ]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -162,17 +272,51 @@ def _figure_values_insert(*, using: str, edition_id: int, rows: list[dict], comp
             )
 
 
-def edition_figures_compute(*, edition_id: int, using: str = "default") -> int:
-    """Recompute every figure of the edition; returns the number of FigureValue rows written.
+def edition_figures_compute(*, edition_id: int, using: str = "default", rebuild: bool = False,
+                            only_changed: bool = False) -> int:
+    """Recompute the edition's figures; returns the number of figures computed.
 
-    Delete and insert in one transaction, with the edition row locked so two recomputations
-    of the same edition (an approval and `manage.py aggregate`) run one after the other.
+    `rebuild` sums every answer again instead of only the cells whose returns changed;
+    `only_changed` (what the Celery task does after an approval) recomputes only the groups
+    those cells belong to — national, their provinces, ownerships and levels — and leaves
+    the other groups' figures as they are.
+
+    One transaction, with the edition row locked so two recomputations of the same edition
+    (an approval and `manage.py aggregate`) run one after the other. Only figures whose value
+    changed are rewritten, so computed_at tells when a value last changed.
     """
     with transaction.atomic(using=using):
         edition = Edition.objects.using(using).select_for_update().get(pk=edition_id)
-        rows = edition_figures_rows(edition=edition, using=using)
-        now = timezone.now()
-        FigureValue.objects.using(using).filter(edition=edition).delete()
-        _figure_values_insert(using=using, edition_id=edition.pk, rows=rows, computed_at=now)
-    logger.info("Edition %s: %d figures recomputed", edition.year, len(rows))
-    return len(rows)
+        figures, groups = _edition_figures(edition=edition, using=using, rebuild=rebuild, only_changed=only_changed)
+        if groups == []:
+            logger.info("Edition %s: no approved return changed", edition.year)
+            return 0
+        connection = connections[using]
+        q = connection.ops.quote_name
+        exact = connection.vendor == "postgresql"  # numeric comes back as Decimal; SQLite's as float
+        stored_sql = (
+            f"SELECT id, breakdown, {q('group')}, {q('key')}, value FROM {q(FigureValue._meta.db_table)}"
+            " WHERE edition_id = %s"
+        )
+        stored_params = [edition.pk]
+        if groups is not None:
+            stored_sql += " AND (" + " OR ".join([f"(breakdown = %s AND {q('group')} = %s)"] * len(groups)) + ")"
+            stored_params += [value for pair in groups for value in pair]
+        outdated, unchanged = [], set()
+        with connection.cursor() as cursor:
+            cursor.execute(stored_sql, stored_params)
+            for pk, *figure, value in cursor.fetchall():
+                figure = tuple(figure)
+                if figure in figures and figures[figure] == (value if exact else figure_decimal(value)):
+                    unchanged.add(figure)
+                else:
+                    outdated.append(pk)
+        if groups is None and len(outdated) > len(unchanged):
+            FigureValue.objects.using(using).filter(edition=edition).delete()  # mostly new: one statement
+            unchanged = set()
+        elif outdated:
+            FigureValue.objects.using(using).filter(pk__in=outdated).delete()
+        changed = [(figure, value) for figure, value in figures.items() if figure not in unchanged]
+        _figure_values_insert(using=using, edition_id=edition.pk, rows=changed, computed_at=timezone.now())
+    logger.info("Edition %s: %d figures computed, %d rewritten", edition.year, len(figures), len(changed))
+    return len(figures)

@@ -33,7 +33,7 @@ def approved(edition):
                   status=ReturnStatus.APPROVED, values=_complete(edition, ownership="nonpublic", co_exam_tumor=5))
     out = io.StringIO()
     call_command("aggregate", "--edition", "2024", stdout=out)
-    assert "figures written (163 national)" in out.getvalue()
+    assert "figures computed (163 national)" in out.getvalue()
 
 
 def _export(*args) -> str:
@@ -123,11 +123,12 @@ def test_aggregate_goes_through_celery_when_a_broker_is_configured(approved, set
             calls.append(("get", timeout))
             return 7
 
-    monkeypatch.setattr(aggregate.edition_recompute_task, "delay", lambda edition_id: calls.append(edition_id) or FakeResult())
+    monkeypatch.setattr(aggregate.edition_recompute_task, "delay",
+                        lambda edition_id, **options: calls.append((edition_id, options)) or FakeResult())
     settings.CELERY_BROKER_URL = "redis://example:6379/0"
     settings.CELERY_TASK_ALWAYS_EAGER = False
     out = io.StringIO()
     call_command("aggregate", "--edition", "2024", "--timeout", "30", stdout=out)
     assert calls[1] == ("get", 30.0)
-    assert "Queued task task-1" in out.getvalue() and "7 figures written" in out.getvalue()
+    assert "Queued task task-1" in out.getvalue() and "7 figures computed" in out.getvalue()
     assert FigureValue.objects.filter(edition__year=2024).exists()

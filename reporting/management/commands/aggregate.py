@@ -21,24 +21,28 @@ class Command(BaseCommand):
         parser.add_argument(
             "--timeout", type=float, default=600, help="seconds to wait for the Celery worker"
         )
+        parser.add_argument(
+            "--rebuild", action="store_true",
+            help="sum every answer again instead of only the cells whose returns changed",
+        )
 
-    def handle(self, *args, edition, timeout, **options):
+    def handle(self, *args, edition, timeout, rebuild, **options):
         edition_obj = edition_for_option(edition)
         started = time.monotonic()
         if settings.CELERY_BROKER_URL and not settings.CELERY_TASK_ALWAYS_EAGER:
-            result = edition_recompute_task.delay(edition_obj.pk)
+            result = edition_recompute_task.delay(edition_obj.pk, rebuild=rebuild, only_changed=False)
             self.stdout.write(f"Queued task {result.id}; waiting for the worker…")
             try:
                 written = result.get(timeout=timeout)
             except Exception as exc:  # the worker's error, re-raised by Celery
                 raise CommandError(f"aggregation failed: {exc}") from exc
         else:
-            written = edition_figures_compute(edition_id=edition_obj.pk)
+            written = edition_figures_compute(edition_id=edition_obj.pk, rebuild=rebuild)
         elapsed = time.monotonic() - started
         national = FigureValue.objects.filter(edition=edition_obj, breakdown="national").count()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Edition {edition}: {written} figures written ({national} national) "
+                f"Edition {edition}: {written} figures computed ({national} national) "
                 f"in {elapsed:.2f} s."
             )
         )
