@@ -14,7 +14,7 @@ import hashlib
 import logging
 from decimal import Decimal
 
-from django.db import connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from reporting.indicators import indicator_parse
@@ -38,8 +38,10 @@ EIGHT_PLACES = Decimal("0.00000001")
 CELLS_UPDATED_ONE_BY_ONE = 48
 
 
-def edition_recompute_schedule(*, edition_id: int) -> None:
-    """Queue a recomputation of the edition's figures once the current transaction commits.
+def edition_recompute_schedule(*, edition_id: int, every_group: bool = False) -> None:
+    """Queue a recomputation of the edition's figures once the current transaction commits:
+    of the groups whose returns changed, or of `every_group` (when the previous edition's
+    figures, the base of its growth figures, changed).
 
     Once per edition and transaction: an import approving 1,237 returns queues one job.
     """
@@ -48,12 +50,15 @@ def edition_recompute_schedule(*, edition_id: int) -> None:
     connection = transaction.get_connection()
     for pending in getattr(connection, "run_on_commit", []):
         if getattr(pending[1], "edition_recompute_id", None) == edition_id:
+            if every_group:
+                pending[1].every_group = True
             return
 
     def recompute():
-        edition_recompute_task.delay(edition_id)
+        edition_recompute_task.delay(edition_id, only_changed=not recompute.every_group)
 
     recompute.edition_recompute_id = edition_id
+    recompute.every_group = every_group
     transaction.on_commit(recompute)
 
 
@@ -318,5 +323,10 @@ def edition_figures_compute(*, edition_id: int, using: str = "default", rebuild:
             FigureValue.objects.using(using).filter(pk__in=outdated).delete()
         changed = [(figure, value) for figure, value in figures.items() if figure not in unchanged]
         _figure_values_insert(using=using, edition_id=edition.pk, rows=changed, computed_at=timezone.now())
+        if (changed or outdated) and using == DEFAULT_DB_ALIAS:
+            # The next edition's growth figures are computed against these.
+            for following in Edition.objects.using(using).filter(previous=edition).values_list("pk", flat=True):
+                if SurveyReturn.objects.using(using).filter(edition_id=following, status=ReturnStatus.APPROVED).exists():
+                    edition_recompute_schedule(edition_id=following, every_group=True)
     logger.info("Edition %s: %d figures computed, %d rewritten", edition.year, len(figures), len(changed))
     return len(figures)

@@ -13,9 +13,12 @@ from reporting.models import (
     Answer,
     CellItemTotal,
     CountedReturn,
+    Edition,
     FigureValue,
+    Indicator,
     Item,
     ReturnStatus,
+    Section,
     SurveyReturn,
 )
 from reporting.services import aggregation
@@ -181,16 +184,16 @@ def test_rebuild_and_update_query_counts_do_not_follow_the_data(edition, django_
     # state, delete the edition's counted returns, cell and group totals, insert counted
     # returns, ANALYZE, parallel workers on, select the cell totals (COPY, not logged),
     # parallel workers off, insert group totals, insert state, figures, release, stored
-    # figures, delete them, release.
-    with django_assert_num_queries(22):
+    # figures, delete them, the editions that follow this one, release.
+    with django_assert_num_queries(23):
         edition_figures_compute(edition_id=edition.pk)
     for start, count in ((10, 2), (20, 7)):
         add(count, start)
         # ... state, stale cells, insert counted returns, cells of this run, subtract the
         # cells' group totals, delete and insert their cell totals, add the group totals,
         # prune zero group totals, update state, figures of the changed groups, stored
-        # figures of those groups, delete the changed ones ...
-        with django_assert_num_queries(22):
+        # figures of those groups, delete the changed ones, following editions ...
+        with django_assert_num_queries(23):
             edition_figures_compute(edition_id=edition.pk, only_changed=True)
     # Nothing changed: ... state, stale cells, insert counted returns (none), and stop.
     with django_assert_num_queries(12):
@@ -218,3 +221,34 @@ def test_more_per_return_conditions_than_bits_is_a_compile_error():
     assert "conditions" in compile_(indicators[:MAX_CONDITIONS]).counted_insert_sql
     with pytest.raises(IndicatorCompileError, match=f"at most {MAX_CONDITIONS}"):
         compile_(indicators)
+
+
+def test_a_correction_in_the_previous_edition_refreshes_the_next_editions_growth(
+    edition, django_capture_on_commit_callbacks
+):
+    institution = InstitutionFactory(code="G1", province_id="11")
+    earlier = survey_return(edition=edition, institution=institution, status=ReturnStatus.APPROVED,
+                            values=_base(edition) | {"ownership": "public", "hospital_level": "other", "eq_pet_ct": 4})
+    edition_figures_compute(edition_id=edition.pk)
+    later = Edition.objects.create(year=2029, data_year=2028, title_en="t", title_zh="t", previous=edition)
+    section = Section.objects.create(edition=later, code="equipment", position=1, title_en="E", title_zh="E")
+    for position, code in enumerate(["eq_pet_ct", "eq_pet_mr"], start=1):
+        Item.objects.create(edition=later, section=section, code=code, position=position, type="integer",
+                            label_en=code, label_zh=code)
+    Indicator.objects.create(edition=later, key="positron_units", position=1, format="int",
+                             definition="sum(eq_pet_ct)+sum(eq_pet_mr)")
+    Indicator.objects.create(edition=later, key="positron_units_growth", position=2, format="pct1",
+                             definition="growth(positron_units)")
+    survey_return(edition=later, institution=institution, status=ReturnStatus.APPROVED,
+                  values={"eq_pet_ct": 6, "eq_pet_mr": 0})
+    edition_figures_compute(edition_id=later.pk)
+
+    def growth():
+        return FigureValue.objects.get(edition=later, breakdown="national", key="positron_units_growth").value
+
+    assert growth() == 50  # 4 units, then 6
+    _answers_change(edition, earlier.pk, {"eq_pet_ct": 3})  # 2024 corrected after 2029 was computed
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        edition_figures_compute(edition_id=edition.pk, only_changed=True)
+    assert len(callbacks) == 1
+    assert growth() == 100  # 3 units, then 6
