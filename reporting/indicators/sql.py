@@ -94,7 +94,7 @@ class CompiledAggregation:
     counted_insert_all_params: list = field(default_factory=list)
     totals_columns: str = ""
     run_cells: str = ""
-    totals_insert_sql: str = ""  # {cells}: "" for every cell, or a filter from _cells_filter()
+    totals_insert_sql: str = ""  # {cells}: "" for every cell, or a filter from rows_filter()
     totals_cells_delete_sql: str = ""
     groups_delete_all: tuple = ()
     groups_add_sql: str = ""  # {sign}: "" or "-"; {cells}: as in totals_insert
@@ -108,8 +108,8 @@ class CompiledAggregation:
 
     def figures(self, groups: list[tuple[str, str]] | None = None) -> tuple[str, list]:
         """The figures statement for `groups` ((breakdown, group) pairs; None: every group)."""
-        item_filter, item_params = self._groups_filter(groups, "breakdown", self.group_column)
-        figure_filter, figure_params = self._groups_filter(groups, "breakdown", "grp")
+        item_filter, item_params = rows_filter(["breakdown", self.group_column], groups)
+        figure_filter, figure_params = rows_filter(["breakdown", "grp"], groups)
         params = []
         for param in self.figures_params:
             if param is ITEM_GROUPS_PLACEHOLDER:
@@ -119,15 +119,6 @@ class CompiledAggregation:
             else:
                 params.append(param)
         return self.figures_sql.format(item_groups=item_filter, figure_groups=figure_filter), params
-
-    @staticmethod
-    def _groups_filter(groups, breakdown: str, group: str) -> tuple[str, list]:
-        if groups is None:
-            return "", []
-        if not groups:
-            return " AND 1 = 0", []
-        match = f"({breakdown} = %s AND {group} = %s)"
-        return " AND (" + " OR ".join([match] * len(groups)) + ")", [value for pair in groups for value in pair]
 
     def counted_insert(self, run: int, *, every_return: bool = False) -> tuple[str, list]:
         sql, params = ((self.counted_insert_all_sql, self.counted_insert_all_params) if every_return
@@ -158,12 +149,29 @@ class CompiledAggregation:
 
     @staticmethod
     def _cells_filter(cells, alias: str) -> tuple[str, list]:
-        if cells is None:
-            return "", []
         # Column by column, so the unique index (edition, province, ownership, level, item)
         # finds a cell's rows; there are at most a few hundred cells.
-        match = f"({alias}province = %s AND {alias}ownership = %s AND {alias}hospital_level = %s)"
-        return " AND (" + " OR ".join([match] * len(cells)) + ")", [value for cell in cells for value in cell]
+        return rows_filter([f"{alias}province", f"{alias}ownership", f"{alias}hospital_level"], cells)
+
+
+def _answer_value(info: ItemInfo) -> tuple[str, str]:
+    """An answer's value inside per-return conditions, and the value of no answer (unanswered
+    counts as 0, as in the rules)."""
+    return {
+        "choice": ("a.text_value", "''"),
+        "boolean": ("CASE WHEN a.bool_value THEN 1 ELSE 0 END", "0"),
+    }.get(info.type, ("a.int_value", "0"))
+
+
+def rows_filter(columns: list[str], rows: list[tuple] | None) -> tuple[str, list]:
+    """" AND ((a = %s AND b = %s) OR ...)" matching any of `rows` (None: every row; an empty
+    list: none), and its parameters."""
+    if rows is None:
+        return "", []
+    if not rows:
+        return " AND 1 = 0", []
+    match = "(" + " AND ".join(f"{column} = %s" for column in columns) + ")"
+    return " AND (" + " OR ".join([match] * len(rows)) + ")", [value for row in rows for value in row]
 
 
 def _literal(value: str) -> str:
@@ -405,16 +413,13 @@ class _AggregationBuilder:
         The few items those need (ownership, hospital level, the items inside count(...)
         conditions) are read per return through the (return, item) unique index: a handful of
         lookups for the one return an approval changes, and no plan for the optimiser to get
-        wrong when every return is new.
+        wrong (a rebuild, where every return is new, uses counted_insert_all).
         """
         compiler, items = self.compiler, self.items
         lookups = []
         for code, column in compiler.pivot.items():
             info = items[code]
-            value, default = {
-                "choice": ("a.text_value", "''"),
-                "boolean": ("CASE WHEN a.bool_value THEN 1 ELSE 0 END", "0"),
-            }.get(info.type, ("a.int_value", "0"))  # unanswered counts as 0, as in the rules
+            value, default = _answer_value(info)
             lookups.append(
                 f"COALESCE((SELECT {value} FROM {self.answer} a WHERE a.survey_return_id = r.id"
                 f" AND a.item_id = {info.id}), {default}) AS {column}"
@@ -440,15 +445,10 @@ class _AggregationBuilder:
         pivot_sql, columns = [], []
         for code, column in compiler.pivot.items():
             info = items[code]
-            if info.type == "choice":
-                pivot_sql.append(f"MAX(CASE WHEN a.item_id = {info.id} THEN a.text_value END) AS {column}")
-                columns.append(f"COALESCE(p.{column}, '') AS {column}")
-            elif info.type == "boolean":
-                pivot_sql.append(f"MAX(CASE WHEN a.item_id = {info.id} AND a.bool_value THEN 1 ELSE 0 END) AS {column}")
-                columns.append(f"COALESCE(p.{column}, 0) AS {column}")
-            else:
-                pivot_sql.append(f"SUM(CASE WHEN a.item_id = {info.id} THEN a.int_value ELSE 0 END) AS {column}")
-                columns.append(f"COALESCE(p.{column}, 0) AS {column}")
+            value, default = _answer_value(info)
+            # One answer per (return, item), so MAX picks it.
+            pivot_sql.append(f"MAX(CASE WHEN a.item_id = {info.id} THEN {value} END) AS {column}")
+            columns.append(f"COALESCE(p.{column}, {default}) AS {column}")
         pivot = ""
         if pivot_sql:
             pivot_ids = ", ".join(str(items[c].id) for c in compiler.pivot)

@@ -18,7 +18,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from reporting.indicators import indicator_parse
-from reporting.indicators.sql import CompiledAggregation, ItemInfo, aggregation_compile
+from reporting.indicators.sql import CompiledAggregation, ItemInfo, aggregation_compile, rows_filter
 from reporting.models import (
     AggregationState,
     CellItemTotal,
@@ -299,17 +299,14 @@ def edition_figures_compute(*, edition_id: int, using: str = "default", rebuild:
         connection = connections[using]
         q = connection.ops.quote_name
         exact = connection.vendor == "postgresql"  # numeric comes back as Decimal; SQLite's as float
-        stored_sql = (
-            f"SELECT id, breakdown, {q('group')}, {q('key')}, value FROM {q(FigureValue._meta.db_table)}"
-            " WHERE edition_id = %s"
-        )
-        stored_params = [edition.pk]
-        if groups is not None:
-            stored_sql += " AND (" + " OR ".join([f"(breakdown = %s AND {q('group')} = %s)"] * len(groups)) + ")"
-            stored_params += [value for pair in groups for value in pair]
+        in_groups, groups_params = rows_filter(["breakdown", q("group")], groups)
         outdated, unchanged = [], set()
         with connection.cursor() as cursor:
-            cursor.execute(stored_sql, stored_params)
+            cursor.execute(
+                f"SELECT id, breakdown, {q('group')}, {q('key')}, value FROM {q(FigureValue._meta.db_table)}"
+                f" WHERE edition_id = %s{in_groups}",
+                [edition.pk, *groups_params],
+            )
             for pk, *figure, value in cursor.fetchall():
                 figure = tuple(figure)
                 if figure in figures and figures[figure] == (value if exact else figure_decimal(value)):
@@ -325,8 +322,8 @@ def edition_figures_compute(*, edition_id: int, using: str = "default", rebuild:
         _figure_values_insert(using=using, edition_id=edition.pk, rows=changed, computed_at=timezone.now())
         if (changed or outdated) and using == DEFAULT_DB_ALIAS:
             # The next edition's growth figures are computed against these.
-            for following in Edition.objects.using(using).filter(previous=edition).values_list("pk", flat=True):
-                if SurveyReturn.objects.using(using).filter(edition_id=following, status=ReturnStatus.APPROVED).exists():
-                    edition_recompute_schedule(edition_id=following, every_group=True)
+            following = Edition.objects.using(using).filter(previous=edition, returns__status=ReturnStatus.APPROVED)
+            for following_id in following.values_list("pk", flat=True).distinct():
+                edition_recompute_schedule(edition_id=following_id, every_group=True)
     logger.info("Edition %s: %d figures computed, %d rewritten", edition.year, len(figures), len(changed))
     return len(figures)

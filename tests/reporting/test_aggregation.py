@@ -241,9 +241,8 @@ def test_no_approved_returns_gives_no_figures(edition):
     assert not FigureValue.objects.filter(edition=edition).exists()
 
 
-def test_growth_uses_the_previous_editions_figures_when_it_has_returns(edition, small_dataset):
-    """A later edition compares with 2024's computed figures, group by group."""
-    edition_figures_compute(edition_id=edition.pk)
+def later_edition(edition):
+    """A 2029 edition after `edition`: two equipment items, positron units and their growth."""
     later = Edition.objects.create(year=2029, data_year=2028, title_en="t", title_zh="t", previous=edition)
     section = Section.objects.create(edition=later, code="equipment", position=1, title_en="E", title_zh="E")
     for position, code in enumerate(["eq_pet_ct", "eq_pet_mr"], start=1):
@@ -253,6 +252,13 @@ def test_growth_uses_the_previous_editions_figures_when_it_has_returns(edition, 
                              definition="sum(eq_pet_ct)+sum(eq_pet_mr)")
     Indicator.objects.create(edition=later, key="positron_units_growth", position=2, format="pct1",
                              definition="growth(positron_units)")
+    return later
+
+
+def test_growth_uses_the_previous_editions_figures_when_it_has_returns(edition, small_dataset):
+    """A later edition compares with 2024's computed figures, group by group."""
+    edition_figures_compute(edition_id=edition.pk)
+    later = later_edition(edition)
     survey_return(edition=later, institution=small_dataset[0].institution, status=ReturnStatus.APPROVED,
                   values={"eq_pet_ct": 5, "eq_pet_mr": 1})
     rows = edition_figures_rows(edition=later)

@@ -13,18 +13,15 @@ from reporting.models import (
     Answer,
     CellItemTotal,
     CountedReturn,
-    Edition,
     FigureValue,
-    Indicator,
     Item,
     ReturnStatus,
-    Section,
     SurveyReturn,
 )
 from reporting.services import aggregation
 from reporting.services.aggregation import edition_figures_compute, edition_figures_rows
 from tests.factories import InstitutionFactory, survey_return
-from tests.reporting.test_aggregation import _base
+from tests.reporting.test_aggregation import _base, later_edition
 
 PROVINCES = ["11", "31", "44"]
 OWNERSHIP = ["public", "nonpublic"]
@@ -230,15 +227,7 @@ def test_a_correction_in_the_previous_edition_refreshes_the_next_editions_growth
     earlier = survey_return(edition=edition, institution=institution, status=ReturnStatus.APPROVED,
                             values=_base(edition) | {"ownership": "public", "hospital_level": "other", "eq_pet_ct": 4})
     edition_figures_compute(edition_id=edition.pk)
-    later = Edition.objects.create(year=2029, data_year=2028, title_en="t", title_zh="t", previous=edition)
-    section = Section.objects.create(edition=later, code="equipment", position=1, title_en="E", title_zh="E")
-    for position, code in enumerate(["eq_pet_ct", "eq_pet_mr"], start=1):
-        Item.objects.create(edition=later, section=section, code=code, position=position, type="integer",
-                            label_en=code, label_zh=code)
-    Indicator.objects.create(edition=later, key="positron_units", position=1, format="int",
-                             definition="sum(eq_pet_ct)+sum(eq_pet_mr)")
-    Indicator.objects.create(edition=later, key="positron_units_growth", position=2, format="pct1",
-                             definition="growth(positron_units)")
+    later = later_edition(edition)
     survey_return(edition=later, institution=institution, status=ReturnStatus.APPROVED,
                   values={"eq_pet_ct": 6, "eq_pet_mr": 0})
     edition_figures_compute(edition_id=later.pk)
