@@ -168,15 +168,14 @@ def _raw(value) -> str:
     return ("yes" if value else "no") if isinstance(value, bool) else str(value)
 
 
-def answer_sets(edition) -> list[tuple[dict, dict, dict]]:
-    """(first save, second save, warnings to explain) for each demo-dataset institution.
+def answer_sets(edition, demo, count: int) -> list[tuple[dict, dict, dict]]:
+    """(first save, second save, warnings to explain) for the first `count` demo-dataset institutions.
 
     The demo dataset reproduces the published figures and passes every error rule; items
     that do not apply are left out (the page disables them, so a browser does not send them).
     The second save changes a few free numbers (named by no rule and no subtotal) and the
     free-text opinion.
     """
-    from reporting.demo.generator import demo_dataset
     from reporting.models import ValidationRule
     from reporting.rules import rule_expression_names, rule_expression_parse
     from reporting.rules.engine import ERROR, WARNING, questionnaire_compiled, return_values_check
@@ -197,10 +196,10 @@ def answer_sets(edition) -> list[tuple[dict, dict, dict]]:
     ]
     texts = [code for code, item in questionnaire.items.items() if item.type == "text"]
     sets = []
-    for index, demo in enumerate(demo_dataset()):
+    for index, institution in enumerate(demo[:count]):
         first = {
-            code: value for code, value in demo.answers.items()
-            if value is not None and questionnaire.applies(code, demo.answers)
+            code: value for code, value in institution.answers.items()
+            if value is not None and questionnaire.applies(code, institution.answers)
         }
         second = dict(first)
         for code in [c for c in free if c in first][index % 5::5][:4]:
@@ -209,13 +208,13 @@ def answer_sets(edition) -> list[tuple[dict, dict, dict]]:
             second[code] = f"截止日前更新（第{index}号）"
         findings = return_values_check(edition=edition, values=second, for_submission=True)
         errors = [f for f in findings if f.severity == ERROR]
-        assert not errors, (demo.code, errors)
+        assert not errors, (institution.code, errors)
         warnings = {f.rule_code: f"本院情况属实（{f.rule_code}）" for f in findings if f.severity == WARNING}
         sets.append((first, second, warnings))
     return sets
 
 
-def population_create(*, count: int, hasher: str, answers: list) -> tuple[list[Account], object]:
+def population_create(*, count: int, hasher: str, answers: list, demo: list) -> tuple[list[Account], object]:
     """An open 2024 edition; `count` institutions, reporters and draft returns; one admin."""
     import datetime as dt
 
@@ -225,26 +224,26 @@ def population_create(*, count: int, hasher: str, answers: list) -> tuple[list[A
     from django.utils import timezone
 
     from institutions.models import Institution, Membership, Province, Role
-    from reporting.demo.generator import demo_dataset
     from reporting.models import AuditEvent, AuditSource, Edition, ReturnStatus, SurveyReturn
 
     User = get_user_model()
     # One hash for every account: hashing 1,237 passwords would take minutes.
     encoded = get_hasher(hasher).encode(PASSWORD, get_hasher(hasher).salt())
-    demo = demo_dataset()
     provinces = set(Province.objects.values_list("code", flat=True))
     with transaction.atomic():
         today = timezone.localdate()
         edition = Edition.objects.get(year=2024)
         edition.status, edition.opens_on, edition.closes_on = "open", today - dt.timedelta(days=30), today + dt.timedelta(days=30)
         edition.save()
+        # Institution n answers as demo institution n % len(answers) does, and is registered like it.
+        like = [demo[n % len(answers)] for n in range(count)]
         institutions = Institution.objects.bulk_create([
             Institution(
                 code=f"{CODE_PREFIX}{n:05d}", name=f"压力测试医院{n}", is_synthetic=True,
-                province_id=demo[n % len(demo)].province if demo[n % len(demo)].province in provinces else "11",
-                ownership=demo[n % len(demo)].ownership, hospital_level=demo[n % len(demo)].hospital_level,
+                province_id=d.province if d.province in provinces else "11",
+                ownership=d.ownership, hospital_level=d.hospital_level,
             )
-            for n in range(count)
+            for n, d in enumerate(like)
         ], batch_size=2000)
         users = User.objects.bulk_create(
             [User(username=f"surge{n:05d}", password=encoded) for n in range(count)], batch_size=2000
@@ -707,7 +706,7 @@ def figures_verify(admin) -> list[str]:
 # --- the whole run ------------------------------------------------------------------------------
 
 
-def configuration_run(configuration: Configuration, args, answers, run_figures: bool) -> tuple[dict, list[str]]:
+def configuration_run(configuration: Configuration, args, answers, demo, run_figures: bool) -> tuple[dict, list[str]]:
     from django.contrib.auth.hashers import get_hasher
 
     database = f"surveysite_bench_surge_{os.getpid()}_{configuration.name}"
@@ -719,7 +718,8 @@ def configuration_run(configuration: Configuration, args, answers, run_figures: 
         stress_levels = [int(u) for u in args.stress.split(",") if u] if args.stress else []
         pool_size = args.stress_pool or sum(int(u * args.stress_seconds * 1.2) + u for u in stress_levels)
         setup_started = time.perf_counter()
-        accounts, admin = population_create(count=args.reporters + pool_size, hasher=configuration.hasher, answers=answers)
+        accounts, admin = population_create(count=args.reporters + pool_size, hasher=configuration.hasher,
+                                            answers=answers, demo=demo)
         server, port = server_start(configuration, database)
         worker = worker_start(configuration, database)
         base = f"http://{HOST}:{port}"
@@ -800,7 +800,8 @@ def targets_print(optimised: dict, baseline: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a small run: 40 reporters over 10 s, short pauses, stress 5,10 users for 5 s")
+    parser.add_argument("--quick", action="store_true",
+                        help="a small run: 30 reporters over 8 s, short pauses, stress 8 users for 4 s, baseline of the stress")
     parser.add_argument("--reporters", type=int, default=1237)
     parser.add_argument("--window", type=float, default=300, help="seconds over which the reporters arrive")
     parser.add_argument("--pause", default="2,8", help="seconds between one reporter's actions: MIN,MAX")
@@ -810,37 +811,47 @@ def main() -> None:
     parser.add_argument("--baseline", choices=["all", "stress", "none"], default="all",
                         help="measure the pre-issue-9 deployment too: every phase, the stress only, or not")
     parser.add_argument("--no-figures", action="store_true", help="skip approving every return and the figures check")
+    parser.add_argument("--server-args", default="",
+                        help="more gunicorn options for the optimised server, e.g. '--workers 4 --threads 2'")
     parser.add_argument("--seed", type=int, default=9)
     args = parser.parse_args()
     if args.quick:
-        args.reporters, args.window, args.pause, args.stress, args.stress_seconds = 40, 10, "0.2,0.8", "5,10", 5
+        args.reporters, args.window, args.pause, args.stress, args.stress_seconds = 30, 8, "0.2,0.6", "8", 4
+        args.baseline = "stress"
     args.pause = tuple(float(p) for p in args.pause.split(","))
+
+    import shlex
+    from dataclasses import replace
 
     import django
 
     django.setup()
+    run_started = time.perf_counter()
+    optimised_configuration = replace(OPTIMISED, gunicorn=OPTIMISED.gunicorn + tuple(shlex.split(args.server_args)))
     print(f"surge bench: {args.reporters:,} reporters over {args.window:g} s; stress {args.stress or 'none'} users "
           f"x {args.stress_seconds:g} s; baseline {args.baseline}; {_load()}")
     template_prepare()
+    from reporting.demo.generator import demo_dataset
     from reporting.models import Edition
 
     started = time.perf_counter()
-    answers = answer_sets(Edition.objects.get(year=2024))
+    demo = demo_dataset()
+    answers = answer_sets(Edition.objects.get(year=2024), demo, count=max(args.reporters, 100))
     print(f"{len(answers):,} answer sets from the demo dataset ({statistics.mean(len(a[0]) for a in answers):.0f} items "
           f"each on average, {sum(1 for a in answers if a[2])} with warnings to explain) in {time.perf_counter() - started:.1f} s")
 
     problems: list[str] = []
-    optimised, more = configuration_run(OPTIMISED, args, answers, run_figures=not args.no_figures)
+    optimised, more = configuration_run(optimised_configuration, args, answers, demo, run_figures=not args.no_figures)
     problems += more
     baseline: dict = {}
     if args.baseline != "none":
         if args.baseline == "stress":
             args.reporters = 0
-        baseline, more = configuration_run(BASELINE, args, answers, run_figures=False)
+        baseline, more = configuration_run(BASELINE, args, answers, demo, run_figures=False)
         problems += more
         comparison_print(optimised, baseline)
     targets_print(optimised, baseline)
-    print(f"\n{_load()}")
+    print(f"\n{_load()}; the whole run took {time.perf_counter() - run_started:.0f} s")
     if problems:
         print("\nFAILED:")
         for problem in problems[:30]:
