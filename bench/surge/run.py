@@ -577,7 +577,9 @@ class PhaseResult:
               + (f" ({dict(m.errors)})" if errors else ""))
         for example in m.error_examples:
             print(f"    e.g. {example}")
-        print(f"  server CPU (gunicorn): {self.server_cpu:.1f} s, {self.cpu_per_return_ms:.0f} ms per complete return; "
+        print(f"  server CPU (gunicorn): {self.server_cpu:.1f} s, {self.cpu_per_return_ms:.0f} ms per complete return, "
+              f"{self.server_cpu / self.seconds:.2f} of the {os.cpu_count()} cores on average "
+              f"(far below {os.cpu_count()} with slow requests: other processes had the CPU); "
               f"load generator CPU: {self.generator_cpu:.1f} s ({100 * self.generator_cpu / self.seconds:.0f}% of one core, "
               f"{1000 * self.generator_cpu / max(1, self.requests):.2f} ms per request)")
         print(f"  {self.load}")
@@ -720,25 +722,25 @@ def configuration_run(configuration: Configuration, args, answers, demo, run_fig
         setup_started = time.perf_counter()
         accounts, admin = population_create(count=args.reporters + pool_size, hasher=configuration.hasher,
                                             answers=answers, demo=demo)
-        server, port = server_start(configuration, database)
         worker = worker_start(configuration, database)
-        base = f"http://{HOST}:{port}"
         print(f"\n=== {configuration.name}: {configuration.settings}, gunicorn {' '.join(configuration.gunicorn)}, "
               f"password hashes {get_hasher(configuration.hasher).algorithm}; "
               f"{len(accounts):,} reporters set up in {time.perf_counter() - setup_started:.1f} s")
         open_accounts, pool = accounts[:args.reporters], accounts[args.reporters:]
         pool.reverse()  # pop() takes them in order
+        phases = []
         if args.reporters:
-            results["open"] = phase_run(
-                f"open loop: {args.reporters:,} reporters arriving over {args.window:g} s, "
-                f"pauses {args.pause[0]:g}-{args.pause[1]:g} s ({configuration.name})",
-                server.pid, open_loop(base, open_accounts, window=args.window, pause=args.pause, seed=args.seed),
-            )
+            phases.append(("open", f"open loop: {args.reporters:,} reporters arriving over {args.window:g} s, "
+                                   f"pauses {args.pause[0]:g}-{args.pause[1]:g} s ({configuration.name})",
+                           lambda base: open_loop(base, open_accounts, window=args.window, pause=args.pause, seed=args.seed)))
         for users in stress_levels:
-            results[users] = phase_run(
-                f"stress: {users} users without pauses for {args.stress_seconds:g} s ({configuration.name})",
-                server.pid, closed_loop(base, pool, users=users, seconds=args.stress_seconds),
-            )
+            phases.append((users, f"stress: {users} users without pauses for {args.stress_seconds:g} s ({configuration.name})",
+                           lambda base, users=users: closed_loop(base, pool, users=users, seconds=args.stress_seconds)))
+        for key, title, coroutine in phases:
+            # A fresh server per phase: requests a previous phase left queued do not count here.
+            server, port = server_start(configuration, database)
+            results[key] = phase_run(title, server.pid, coroutine(f"http://{HOST}:{port}"))
+            process_stop(server)
         completed = [a for r in results.values() for a in r.measures.completed]
         failed = sum(len(r.measures.failed) for r in results.values())
         if failed:
@@ -798,7 +800,14 @@ def targets_print(optimised: dict, baseline: dict) -> None:
               f"{'met' if best_new >= 2 * best_old else 'NOT met'}; median server CPU per return {cpu_ratio:.2f}x less")
 
 
+def _stop(signum, _frame):
+    # SystemExit unwinds through the finally blocks: servers stopped, databases dropped.
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="a small run: 30 reporters over 8 s, short pauses, stress 8 users for 4 s, baseline of the stress")
