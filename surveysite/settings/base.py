@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import dj_database_url
+from django.contrib.messages import constants as message_levels
 from django.utils.translation import gettext_lazy as _
 
 from . import environment as env
@@ -71,6 +72,17 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Messages carry Bootstrap's alert names, so an error shows as one (Django says "error").
+MESSAGE_TAGS = {
+    message_levels.DEBUG: "secondary",
+    message_levels.INFO: "info",
+    message_levels.SUCCESS: "success",
+    message_levels.WARNING: "warning",
+    message_levels.ERROR: "danger",
+}
+# A refused form (expired session, a page left open) gets the site's page, not Django's.
+CSRF_FAILURE_VIEW = "surveysite.views.csrf_failure"
 
 # Hospital staff read Chinese first; English is one click away.
 LANGUAGE_CODE = "zh-hans"
