@@ -163,7 +163,7 @@ def test_the_500_page_renders_without_a_database_or_request_context():
 
 @this_urlconf
 @pytest.mark.parametrize(("level", "css", "role"), [
-    (messages.ERROR, "alert-danger", "alert"),
+    (messages.ERROR, "alert-danger error", "alert"),
     (messages.WARNING, "alert-warning", "alert"),
     (messages.SUCCESS, "alert-success", "status"),
     (messages.INFO, "alert-info", "status"),
@@ -173,6 +173,14 @@ def test_messages_are_styled_by_level_and_announced(client, db, level, css, role
     assert f'class="alert {css} alert-dismissible" role="{role}"' in page
     assert f"message at level {level}" in page
     assert "alert-error" not in page
+
+
+def test_admin_error_messages_keep_the_admins_error_style():
+    """Django's admin styles li.error; Bootstrap's alert is alert-danger: an error has both."""
+    from django.contrib.messages.storage.base import Message
+
+    assert Message(messages.ERROR, "x").tags.split() == ["danger", "error"]
+    assert Message(messages.SUCCESS, "x").tags == "success"
 
 
 def test_logging_out_says_so_on_the_login_page(client, edition):

@@ -73,13 +73,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Messages carry Bootstrap's alert names, so an error shows as one (Django says "error").
+# Messages carry Bootstrap's alert names (templates/base.html: alert-<level_tag>), so an error
+# shows as one. An error keeps "error" as a second class too: the admin's stylesheet styles
+# li.error, and would show a plain "danger" like a success.
 MESSAGE_TAGS = {
     message_levels.DEBUG: "secondary",
     message_levels.INFO: "info",
     message_levels.SUCCESS: "success",
     message_levels.WARNING: "warning",
-    message_levels.ERROR: "danger",
+    message_levels.ERROR: "danger error",
 }
 # A refused form (expired session, a page left open) gets the site's page, not Django's.
 CSRF_FAILURE_VIEW = "surveysite.views.csrf_failure"
