@@ -231,42 +231,46 @@ def figures_json(rows: list[FigureRow]) -> list[dict]:
 
 def figures_xlsx(rows: list[FigureRow]) -> bytes:
     """XLSX: row 1 the column names of the CSV, row 2 their Chinese / English headers (both
-    frozen), data from row 3; numbers stored as numbers, the rounded value shown as printed."""
+    frozen), data from row 3; numbers stored as numbers, the rounded value shown as printed.
+    Written in openpyxl's write-only mode (a national download has some 6,000 rows)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     from reporting.spreadsheets.workbooks import xlsx_safe
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "figures"
-    sheet.append(FIGURE_COLUMN_NAMES)
-    sheet.append([header for _name, header, _width in FIGURE_COLUMNS])
-    rounded_column = FIGURE_COLUMN_NAMES.index("value_rounded") + 1
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("figures")
+    sheet.freeze_panes = "A3"  # both header rows stay in view
+    for index, (_name, _header, width) in enumerate(FIGURE_COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.auto_filter.ref = f"A2:{get_column_letter(len(FIGURE_COLUMNS))}{len(rows) + 2}"
+    sheet.row_dimensions[2].height = 45  # the bilingual headers wrap onto a few lines
+    bold, header_fill = Font(bold=True), PatternFill("solid", fgColor="EEF2F7")
+    wrap = Alignment(wrap_text=True, vertical="top")
+
+    def header_cell(text, fill=None):
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        if fill is not None:
+            cell.fill, cell.alignment = fill, wrap
+        return cell
+
+    sheet.append([header_cell(name) for name in FIGURE_COLUMN_NAMES])
+    sheet.append([header_cell(header, header_fill) for _name, header, _width in FIGURE_COLUMNS])
     for row in rows:
+        rounded = value_number(row.value_rounded)
+        number_format = XLSX_NUMBER_FORMATS.get(row.format)
+        if number_format:
+            rounded = WriteOnlyCell(sheet, value=rounded)
+            rounded.number_format = number_format
         sheet.append(
             [xlsx_safe(cell) for cell in (row.edition, row.group_by, row.group, row.key)]
-            + [value_number(row.value), value_number(row.value_rounded)]
+            + [value_number(row.value), rounded]
             + [xlsx_safe(cell) for cell in (row.unit, row.label_zh, row.label_en, row.group_zh, row.group_en,
                                             row.format)]
         )
-        number_format = XLSX_NUMBER_FORMATS.get(row.format)
-        if number_format:
-            sheet.cell(row=sheet.max_row, column=rounded_column).number_format = number_format
-    bold = Font(bold=True)
-    header_fill = PatternFill("solid", fgColor="EEF2F7")
-    for cell in sheet[1]:
-        cell.font = bold
-    for cell in sheet[2]:
-        cell.font = bold
-        cell.fill = header_fill
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.row_dimensions[2].height = 32
-    sheet.freeze_panes = "A3"
-    for index, (_name, _header, width) in enumerate(FIGURE_COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.auto_filter.ref = f"A2:{get_column_letter(len(FIGURE_COLUMNS))}{max(sheet.max_row, 2)}"
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()

@@ -204,11 +204,12 @@ def return_template_workbook_build(
     sheet.append([EDITION_NOTE, edition.year, edition.title_zh, edition.title_en])
     sheet.append([INSTITUTION_CODE, "机构代码（请勿修改）", "Institution code (do not change)", None,
                   xlsx_safe(institution_code)])
-    code_row = sheet.max_row
+    code_row = 4
     sheet.append([INSTITUTION_NAME, "机构名称（仅供参考，导入时忽略）", "Institution name (for reference; ignored on import)",
                   None, xlsx_safe(institution_name)])
-    for row in sheet.iter_rows(min_row=1, max_row=sheet.max_row):
-        for cell in row:
+    row = 5  # counted, not read from sheet.max_row (which scans every cell each time)
+    for sheet_row in sheet.iter_rows(min_row=1, max_row=row):
+        for cell in sheet_row:
             if cell.row <= 2:
                 cell.font = bold
             if cell.row >= 2:
@@ -234,13 +235,14 @@ def return_template_workbook_build(
         if item.section_id != section_id:
             section_id = item.section_id
             sheet.append([SECTION_NOTE, item.section.title_zh, item.section.title_en])
-            for cell in sheet[sheet.max_row]:
+            row += 1
+            for cell in sheet[row]:
                 cell.font, cell.fill = bold, section_fill
         sheet.append([
             item.code, item.label_zh, item.label_en, item_unit(item),
             cell_value(item, values.get(item.code), language), item_hint(item),
         ])
-        row = sheet.max_row
+        row += 1
         answer = sheet.cell(row=row, column=LONG_VALUE_COLUMN)
         answer.fill = answer_fill
         reference = answer.coordinate
@@ -268,8 +270,8 @@ def return_template_workbook_build(
             answer.alignment = Alignment(wrap_text=True, vertical="top")
     for letter, width in LONG_WIDTHS.items():
         sheet.column_dimensions[letter].width = width
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
+    for sheet_row in sheet.iter_rows(min_row=2):
+        for cell in sheet_row:
             if cell.column in (2, 3, 6):
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A3"
