@@ -6,8 +6,13 @@ else is shown read-only: the questionnaire comes from the definition files, retu
 through the workflow pages and imports, figures through aggregation and publication.
 """
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -67,7 +72,7 @@ class EditionForm(forms.ModelForm):
 
 
 @admin.register(Edition)
-class EditionAdmin(AuditTrailHistoryMixin, EditionSpreadsheetAdminMixin, admin.ModelAdmin):
+class EditionAdmin(EditionSpreadsheetAdminMixin, admin.ModelAdmin):
     """Status and entry dates change here (as on the edition page); the rest comes from the
     edition's definition files (``setup_survey``)."""
 
@@ -89,6 +94,11 @@ class EditionAdmin(AuditTrailHistoryMixin, EditionSpreadsheetAdminMixin, admin.M
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def history_view(self, request, object_id, extra_context=None):
+        # The edition's own events (opening, closing, dates, publication), not its returns'.
+        query = urlencode({"edition__id__exact": unquote(object_id), "kind__exact": AuditEvent.Kind.EDITION})
+        return redirect(f"{reverse('admin:reporting_auditevent_changelist')}?{query}")
 
     def save_model(self, request, obj, form, change):
         edition_schedule_update(

@@ -195,6 +195,14 @@ def test_history_button_shows_the_objects_audit_trail(edition, client):
                                                                             kind="institution").count()
 
 
+def test_edition_history_lists_the_editions_own_events(edition, client):
+    _post_change(client, reverse("admin:reporting_edition_change", args=[edition.pk]), status="closed")
+    AuditEvent.objects.create(edition=edition, survey_return=factories.survey_return(edition=edition),
+                              kind="status", new_value="draft")
+    response = client.get(reverse("admin:reporting_edition_history", args=[edition.pk]), follow=True)
+    assert [event.kind for event in response.context["cl"].result_list] == ["edition"]
+
+
 def test_role_that_does_not_fit_is_refused_with_the_field_named(client):
     person = factories.UserFactory()
     url = reverse("admin:institutions_membership_add")
