@@ -242,3 +242,12 @@ def test_extension_admin_cannot_change_whose_extension_it_is(edition, client, su
                  institution=str(other.pk), until="2099-01-02")
     extension.refresh_from_db()
     assert (extension.institution, str(extension.until)) == (institution, "2099-01-02")
+
+
+def test_every_admin_list_and_add_page_opens(edition, client, superuser):
+    request = _superuser_request(superuser)
+    for model, model_admin in admin.site._registry.items():
+        info = (model._meta.app_label, model._meta.model_name)
+        assert client.get(reverse("admin:%s_%s_changelist" % info)).status_code == 200, model
+        if model_admin.has_add_permission(request):
+            assert client.get(reverse("admin:%s_%s_add" % info)).status_code == 200, model
