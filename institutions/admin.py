@@ -95,6 +95,9 @@ class InstitutionAdmin(AuditTrailHistoryMixin, ImportExportModelAdmin):
 
     # The confirmed import (after the dry-run preview) is the registry service's import: checked
     # again as a whole (a rejected file writes nothing) and audited.
+    def is_skip_import_confirm_enabled(self):
+        return False  # process_dataset returns the service's result, which the one-step import cannot show
+
     def process_import(self, request, **kwargs):
         try:
             return super().process_import(request, **kwargs)
