@@ -247,7 +247,7 @@ def test_extension_admin_cannot_change_whose_extension_it_is(edition, client, su
 def test_every_admin_list_and_add_page_opens(edition, client, superuser):
     request = _superuser_request(superuser)
     for model, model_admin in admin.site._registry.items():
-        info = (model._meta.app_label, model._meta.model_name)
-        assert client.get(reverse("admin:%s_%s_changelist" % info)).status_code == 200, model
+        name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        assert client.get(reverse(f"{name}_changelist")).status_code == 200, model
         if model_admin.has_add_permission(request):
-            assert client.get(reverse("admin:%s_%s_add" % info)).status_code == 200, model
+            assert client.get(reverse(f"{name}_add")).status_code == 200, model
