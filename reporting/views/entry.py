@@ -18,7 +18,13 @@ from institutions.models import Role
 from institutions.selectors import user_membership
 from reporting.forms.entry import EXPLANATION_PREFIX, ReturnForm, findings_in_reading_order
 from reporting.models import ReturnStatus
-from reporting.rules.engine import ERROR, WARNING, language_is_chinese, questionnaire_compiled
+from reporting.rules.engine import (
+    ERROR,
+    WARNING,
+    language_is_chinese,
+    questionnaire_compiled,
+    return_values_check,
+)
 from reporting.selectors import edition_current, return_list_visible_to
 from reporting.selectors_entry import review_queue
 from reporting.services import returns as services
@@ -113,6 +119,9 @@ def _render_entry(request, survey_return, *, form, findings, status=200, conflic
         }
         for f in findings if f.severity == WARNING
     ]
+    # Explanations typed for warnings not listed now go back with the next save, unseen but kept.
+    shown = {w["finding"].rule_code for w in warnings}
+    carried = [(EXPLANATION_PREFIX + code, text) for code, text in posted.items() if code not in shown]
     errors = [f for f in findings if f.severity == ERROR]
     own_save = bool(conflict and conflict.saved_only_by(request.user))
     return render(request, "reporting/entry/return_form.html", {
@@ -123,6 +132,7 @@ def _render_entry(request, survey_return, *, form, findings, status=200, conflic
         "errors": errors,
         "parse_errors": [(form[code].label, form.errors[code][0], code) for code in form.errors if code in questionnaire.items],
         "warnings": warnings,
+        "carried_explanations": carried,
         "can_edit": can_edit,
         "entry_open": entry_open,
         "can_review": can_review,
@@ -197,7 +207,12 @@ def return_detail(request, pk: int):
         # connection (a later request reconnects) and show the typing without reading anything.
         logger.warning("saving return %s: the database could not be reached", survey_return.pk, exc_info=True)
         connection.close()
-        return _render_entry(request, survey_return, form=form, findings=[], status=503, database_unreachable=True)
+        # The rules without the previous edition's comparison need no query.
+        findings = return_values_check(
+            edition=survey_return.edition, for_submission=False,
+            values=answers_resolve(questionnaire=questionnaire, stored=stored, sent=sent).values,
+        )
+        return _render_entry(request, survey_return, form=form, findings=findings, status=503, database_unreachable=True)
 
     if saved.refused:
         messages.error(request, saved.refused)

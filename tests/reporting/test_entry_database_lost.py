@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from reporting.models import Answer, AuditEvent, SurveyReturn
+from reporting.models import Answer, AuditEvent, SurveyReturn, WarningConfirmation
 from reporting.services import returns as services
 from tests.reporting import entry_support
 from tests.reporting.entry_support import answers_store
@@ -25,9 +25,11 @@ open_edition, world = entry_support.open_edition, entry_support.world
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="terminates a PostgreSQL backend")
 
-STORED = {"eq_thyroid_analyzer": 1, "sup_doctoral": 3, "svc_pet": True}
+STORED = {"eq_thyroid_analyzer": 1, "sup_doctoral": 3, "svc_pet": True, "pmr_exam_tumor": 12}
 TYPED = {"version": "1", "action": "save", "eq_thyroid_analyzer": "", "eq_spect": "7", "sup_doctoral": "9",
-         "op_suggestions": "希望增加培训名额"}
+         "op_suggestions": "希望增加培训名额",
+         # An explanation for a warning the page shows, and one for a warning it cannot list now.
+         "explain__pmr_exams_without_unit": "合作医院的PET/MR", "explain__change_since_previous:eq_spect": "新购设备"}
 
 
 def _connect(dbname: str, **kwargs) -> psycopg.Connection:
@@ -90,13 +92,17 @@ def test_connection_lost_mid_save_writes_nothing_and_keeps_the_typing(world):
     assert "希望增加培训名额" in html
     assert 'name="svc_pet" value="yes" id="id_svc_pet_0" checked' in html
     assert 'name="version" value="1"' in html
+    assert 'name="explain__pmr_exams_without_unit"' in html and ">合作医院的PET/MR</textarea>" in html
+    assert '<input type="hidden" name="explain__change_since_previous:eq_spect" value="新购设备">' in html
 
     # Nothing half-written: the deletion and the inserts before the lock were rolled back with it.
     assert services.return_values(ret) == STORED
     assert SurveyReturn.objects.get(pk=ret.pk).version == 1
     assert not AuditEvent.objects.filter(survey_return=ret).exists()
+    assert not WarningConfirmation.objects.filter(survey_return=ret).exists()
 
     # The database is back: the same typing saves.
     assert client.post(url, TYPED).status_code == 302
-    assert services.return_values(ret) == {"sup_doctoral": 9, "svc_pet": True, "eq_spect": 7,
+    assert services.return_values(ret) == {"sup_doctoral": 9, "svc_pet": True, "eq_spect": 7, "pmr_exam_tumor": 12,
                                            "op_suggestions": "希望增加培训名额"}
+    assert WarningConfirmation.objects.get(survey_return=ret, rule_code="pmr_exams_without_unit").explanation == "合作医院的PET/MR"
