@@ -118,9 +118,22 @@ class CompiledQuestionnaire:
     form_cache: dict = field(default_factory=dict, repr=False)
 
     @cached_property
-    def conditional_codes(self) -> tuple[str, ...]:
-        """The items with an applies_if condition, in questionnaire order."""
-        return tuple(code for code, item in self.items.items() if item.applies_if)
+    def applies_if_chains(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(item code, the items up its applies_if chain) for every item with a condition."""
+        chains = []
+        for code, item in self.items.items():
+            chain, parent = [], item.applies_if
+            while parent:
+                chain.append(parent)
+                parent = self.items[parent].applies_if
+            if chain:
+                chains.append((code, tuple(chain)))
+        return tuple(chains)
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Item code -> its position in the questionnaire."""
+        return {code: position for position, code in enumerate(self.items)}
 
     def applies(self, code: str, values: dict[str, Value]) -> bool:
         """Whether an item is asked: every item up its applies_if chain is yes."""

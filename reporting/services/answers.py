@@ -45,11 +45,6 @@ class AnswerChanges:
         )
 
 
-def same_value(a: Value, b: Value) -> bool:
-    """Equal and of the same type (0 is not no, 1 is not yes)."""
-    return a == b and type(a) is type(b)
-
-
 def _says_something(value: Value) -> bool:
     # 0 and no are what an item that does not apply may hold (see the engine's applies_if rule).
     return value is not None and value is not False and not (type(value) is int and value == 0)
@@ -77,35 +72,42 @@ def answers_resolve(
     `sent`: the items the request carried (item code -> typed value; None is a blank).
     Raises ValueError for item codes the questionnaire does not have.
     """
-    unknown = [code for code in sent if code not in questionnaire.items]
-    if unknown:
-        raise ValueError(f"unknown item codes: {', '.join(sorted(unknown))}")
+    position = questionnaire.positions
     values = {code: value for code, value in stored.items() if value is not None}
+    unknown = []
     for code, value in sent.items():
-        if value is None:
+        if code not in position:
+            unknown.append(code)
+        elif value is None:
             values.pop(code, None)
         else:
             values[code] = value
+    if unknown:
+        raise ValueError(f"unknown item codes: {', '.join(sorted(unknown))}")
 
     not_applicable = []
     discarded = {}
-    for code in questionnaire.conditional_codes:
-        if questionnaire.applies(code, values):
-            continue
+    for code, chain in questionnaire.applies_if_chains:
+        for parent in chain:
+            if values.get(parent) is not True:
+                break
+        else:
+            continue  # every item up the chain is yes: it applies
         if code in values:
             del values[code]
-            if code in stored and stored[code] is not None:
+            if stored.get(code) is not None:
                 not_applicable.append(code)
         if _says_something(sent.get(code)):
             discarded[code] = sent[code]
 
-    touched = set(sent).union(not_applicable)
-    changes = {}
-    for code in questionnaire.items:
-        if code in touched:
-            before, after = stored.get(code), values.get(code)
-            if not same_value(before, after):
-                changes[code] = (before, after)
+    changed = []
+    for code in sent:
+        before, after = stored.get(code), values.get(code)
+        if before != after or type(before) is not type(after):  # 0 is not no, 1 is not yes
+            changed.append(code)
+    changed.extend(code for code in not_applicable if code not in sent)
+    changed.sort(key=position.__getitem__)
+    changes = {code: (stored.get(code), values.get(code)) for code in changed}
     return AnswerChanges(
         values=values, changes=changes, not_applicable=tuple(not_applicable), discarded=discarded,
     )
