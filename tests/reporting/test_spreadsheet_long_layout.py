@@ -185,3 +185,14 @@ def test_the_template_builder_writes_answers_in_the_readers_language(edition, ow
     assert sheet.cell(row=rows["svc_pet"], column=5).value == "yes"
     plan = returns_file_check(edition=edition, content=content, filename="en.xlsx")
     assert {c.code: c.new for c in plan.returns[0].changes}["ownership"] == "nonpublic"
+
+
+def test_an_item_that_does_not_apply_is_not_imported_with_a_warning_at_its_cell(edition, own_return):
+    """The rule every writer follows (reporting.services.answers): iv_samples is asked only when
+    svc_in_vitro is yes."""
+    content = xlsx_bytes(_long("0101", ["svc_in_vitro", "", "", "", "否"], ["iv_samples", "", "", "", 30]))
+    with translation.override("en"):
+        plan = returns_file_check(edition=edition, content=content, filename="x.xlsx")
+    assert [(w.row, w.column) for w in plan.warnings] == [(3, "E6 (iv_samples)")]
+    assert "its value 30 is not imported" in plan.warnings[0].message
+    assert {c.code: c.new for c in plan.returns[0].changes} == {"svc_in_vitro": "no"}
