@@ -25,3 +25,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# django-axes is on, as in production (tests/test_login_throttle.py). Its backend needs the
+# request, so tests log in with client.force_login(user) or through the login page; the test
+# client's login(username=..., password=...) passes none and is refused.

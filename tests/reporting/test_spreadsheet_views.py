@@ -8,7 +8,6 @@ from openpyxl import load_workbook
 
 from reporting.models import Answer, AuditEvent, ReturnStatus, SurveyReturn
 from tests.factories import (
-    PASSWORD,
     InstitutionFactory,
     liaison,
     reporter,
@@ -45,7 +44,7 @@ def entry_open(edition):
 
 
 def _login(client, user):
-    assert client.login(username=user.username, password=PASSWORD)
+    client.force_login(user)  # client.login() passes no request, which django-axes requires
     return client
 
 
