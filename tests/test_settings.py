@@ -48,7 +48,7 @@ from django.conf import settings
 print(json.dumps({name: getattr(settings, name) for name in [
     "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
     "SECURE_PROXY_SSL_HEADER", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "DEBUG",
-    "AXES_IPWARE_META_PRECEDENCE_ORDER", "AXES_IPWARE_PROXY_COUNT",
+    "AXES_IPWARE_META_PRECEDENCE_ORDER",
 ]}))
 """
 
@@ -69,7 +69,6 @@ def test_production_is_https_only_by_default_and_trusts_no_proxy_header():
     assert settings["SESSION_COOKIE_SECURE"] is True and settings["CSRF_COOKIE_SECURE"] is True
     assert settings["DEBUG"] is False
     assert settings["AXES_IPWARE_META_PRECEDENCE_ORDER"] == ["REMOTE_ADDR"]
-    assert settings["AXES_IPWARE_PROXY_COUNT"] is None
 
 
 def test_production_switches_for_a_tls_terminating_proxy():
@@ -79,11 +78,9 @@ def test_production_switches_for_a_tls_terminating_proxy():
         DJANGO_SECURE_HSTS_SECONDS="3600",
         DJANGO_SECURE_HSTS_PRELOAD="1",
         DJANGO_AXES_IPWARE_META_PRECEDENCE_ORDER="HTTP_X_REAL_IP,REMOTE_ADDR",
-        DJANGO_AXES_IPWARE_PROXY_COUNT="0",
     )
     assert settings["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert settings["SECURE_SSL_REDIRECT"] is False
     assert settings["SECURE_HSTS_SECONDS"] == 3600
     assert settings["SECURE_HSTS_PRELOAD"] is True
     assert settings["AXES_IPWARE_META_PRECEDENCE_ORDER"] == ["HTTP_X_REAL_IP", "REMOTE_ADDR"]
-    assert settings["AXES_IPWARE_PROXY_COUNT"] == 0

@@ -100,7 +100,6 @@ AXES_RESET_ON_SUCCESS = True
 # The login page, in the site's layout and the user's language, with status 429.
 AXES_LOCKOUT_CALLABLE = "surveysite.login_throttle.lockout_response"
 AXES_IPWARE_META_PRECEDENCE_ORDER = env.AXES_IPWARE_META_PRECEDENCE_ORDER
-AXES_IPWARE_PROXY_COUNT = env.AXES_IPWARE_PROXY_COUNT
 
 # Shared hospital computers: a session lasts at most a working day from the login
 # (SESSION_COOKIE_AGE) and ends after SESSION_IDLE_TIMEOUT without a request or, on a page

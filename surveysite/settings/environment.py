@@ -61,7 +61,6 @@ SECURE_HSTS_PRELOAD = _bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 SECURE_PROXY_SSL_HEADER = _bool("DJANGO_SECURE_PROXY_SSL_HEADER", False)
 
 # Where django-axes reads the client address of a failed login (request.META keys, in order).
-# REMOTE_ADDR unless a reverse proxy sets a header with the client's address, e.g.
-# HTTP_X_REAL_IP,REMOTE_ADDR.
+# REMOTE_ADDR unless a reverse proxy sets a header with the client's address and overwrites
+# what clients send, e.g. HTTP_X_REAL_IP,REMOTE_ADDR (not X-Forwarded-For, which clients extend).
 AXES_IPWARE_META_PRECEDENCE_ORDER = tuple(_list("DJANGO_AXES_IPWARE_META_PRECEDENCE_ORDER", "REMOTE_ADDR"))
-AXES_IPWARE_PROXY_COUNT = _int("DJANGO_AXES_IPWARE_PROXY_COUNT")
