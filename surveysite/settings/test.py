@@ -26,5 +26,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # django-axes is on, as in production (tests/test_login_throttle.py). Its backend needs the
-# request, so tests log in with client.force_login(user) or through the login page; the test
-# client's login(username=..., password=...) passes none and is refused.
+# request, so tests log in with client.force_login(user) or by posting the login page: the test
+# client's login(username=..., password=...) passes no request, and axes raises
+# AxesBackendRequestParameterRequired.

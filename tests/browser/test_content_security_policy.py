@@ -60,6 +60,21 @@ class Visitor:
 
 
 @pytest.fixture
+def visitor(browser, live_server):
+    """Opens browsers as Visitor does, and closes them after the test: a page left open (the
+    upload page polls its job) would go on calling the server during the next tests."""
+    opened = []
+
+    def open_browser(user=None):
+        opened.append(Visitor(browser, live_server, user))
+        return opened[-1]
+
+    yield open_browser
+    for each in opened:
+        each.context.close()
+
+
+@pytest.fixture
 def survey(edition, settings, tmp_path):
     settings.SPREADSHEET_UPLOAD_DIR = str(tmp_path / "uploads")
     today = dt.date.today()
@@ -88,16 +103,16 @@ def survey(edition, settings, tmp_path):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_pages_work_under_the_content_security_policy(live_server, browser, survey):
+def test_pages_work_under_the_content_security_policy(visitor, survey):
     # The detector itself: markup with a style attribute is refused and reported.
-    anonymous = Visitor(browser, live_server)
+    anonymous = visitor()
     anonymous.visit("/accounts/login/")
     anonymous.page.evaluate("document.body.insertAdjacentHTML('beforeend', '<p style=\"color: red\">x</p>')")
     anonymous.page.wait_for_timeout(200)
     assert any("style-src" in violation for violation in anonymous.violations())
 
     # The reporter's data-entry page: its script runs (subtotals, conditional items).
-    reporter = Visitor(browser, live_server, survey["reporter"])
+    reporter = visitor(survey["reporter"])
     reporter.visit(f"/returns/{survey['draft'].pk}/")
     subtotal = reporter.page.locator("output[data-subtotal-for]").first
     group = subtotal.get_attribute("data-subtotal-for")
@@ -122,11 +137,11 @@ def test_pages_work_under_the_content_security_policy(live_server, browser, surv
     reporter.assert_clean("upload progress")
 
     # The liaison's review page.
-    liaison = Visitor(browser, live_server, survey["liaison"])
+    liaison = visitor(survey["liaison"])
     liaison.visit(f"/returns/{survey['submitted'].pk}/review/")
 
     # The society admin: completeness, the report (its Print button), the admin site.
-    admin = Visitor(browser, live_server, survey["admin"])
+    admin = visitor(survey["admin"])
     admin.visit("/completeness/")
     admin.visit("/report/2024/")
     admin.page.locator("[data-action=print]").click()
