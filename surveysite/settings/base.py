@@ -87,7 +87,9 @@ LOGOUT_REDIRECT_URL = "login"
 # for the address in some parameter; with one limit the account-wide count is the one that trips.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked account before checking it
-    "django.contrib.auth.backends.ModelBackend",
+    # Survey data (institutions, reporting) is reached through a survey role, not Django
+    # permissions; it checks passwords as Django's ModelBackend does.
+    "institutions.backends.SurveyRoleBackend",
 ]
 AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_FAILURE_LIMIT = 5
@@ -187,6 +189,10 @@ EMAIL_HOST_PASSWORD = env.EMAIL_HOST_PASSWORD
 EMAIL_USE_TLS = env.EMAIL_USE_TLS
 DEFAULT_FROM_EMAIL = env.DEFAULT_FROM_EMAIL
 
+# The admin's imports and exports need their own permission (<app>.import_<model>,
+# <app>.export_<model>), which for survey data only the society admin role gives.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
