@@ -3,10 +3,12 @@
 from datetime import timedelta
 
 import pytest
+from axes.backends import AxesStandaloneBackend
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.core.management import call_command
 from django.db.models import F
+from django.utils.module_loading import import_string
 
 from tests import factories
 
@@ -39,7 +41,8 @@ def _logged_in(client) -> bool:
 
 
 def test_axes_guards_every_login_and_never_by_address_alone():
-    assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
+    # (tests/test_settings.py checks the production settings' backends.)
+    assert issubclass(import_string(settings.AUTHENTICATION_BACKENDS[0]), AxesStandaloneBackend)
     assert settings.MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
     assert "ip_address" not in settings.AXES_LOCKOUT_PARAMETERS
     assert "username" in settings.AXES_LOCKOUT_PARAMETERS
@@ -144,3 +147,10 @@ def test_the_address_comes_from_the_proxy_header_when_configured(client, db, set
     _attempt(client, user.username, "wrong", address="127.0.0.1", HTTP_X_REAL_IP="203.0.113.9")
 
     assert AccessAttempt.objects.get(username=user.username).ip_address == "203.0.113.9"
+
+
+def test_the_test_clients_login_skips_the_throttle_and_nothing_else(client, db):
+    """tests/auth_support.py: login() without a request still checks the password."""
+    user = factories.reporter()
+    assert not client.login(username=user.username, password="wrong")
+    assert client.login(username=user.username, password=factories.PASSWORD)

@@ -48,7 +48,7 @@ from django.conf import settings
 print(json.dumps({name: getattr(settings, name) for name in [
     "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
     "SECURE_PROXY_SSL_HEADER", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "DEBUG",
-    "AXES_IPWARE_META_PRECEDENCE_ORDER",
+    "AXES_IPWARE_META_PRECEDENCE_ORDER", "AUTHENTICATION_BACKENDS", "MIDDLEWARE",
 ]}))
 """
 
@@ -69,6 +69,9 @@ def test_production_is_https_only_by_default_and_trusts_no_proxy_header():
     assert settings["SESSION_COOKIE_SECURE"] is True and settings["CSRF_COOKIE_SECURE"] is True
     assert settings["DEBUG"] is False
     assert settings["AXES_IPWARE_META_PRECEDENCE_ORDER"] == ["REMOTE_ADDR"]
+    # django-axes refuses a locked account before any other backend checks its password.
+    assert settings["AUTHENTICATION_BACKENDS"][0] == "axes.backends.AxesStandaloneBackend"
+    assert settings["MIDDLEWARE"][-1] == "axes.middleware.AxesMiddleware"
 
 
 def test_production_switches_for_a_tls_terminating_proxy():

@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 
 from reporting.models import Answer, AuditEvent, ReturnStatus, SurveyReturn
 from tests.factories import (
+    PASSWORD,
     InstitutionFactory,
     liaison,
     reporter,
@@ -44,7 +45,7 @@ def entry_open(edition):
 
 
 def _login(client, user):
-    client.force_login(user)  # client.login() passes no request, which django-axes requires
+    assert client.login(username=user.username, password=PASSWORD)
     return client
 
 
