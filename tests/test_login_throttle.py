@@ -6,11 +6,15 @@ import pytest
 from axes.backends import AxesStandaloneBackend
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.db.models import F
 from django.utils.module_loading import import_string
 
+from institutions.services import account_unlock
+from reporting.models import AuditSource
 from tests import factories
+from tests.admin_support import audit_export_rows, audited
 
 LOGIN = "/accounts/login/"
 ADMIN_LOGIN = "/admin/login/"
@@ -100,25 +104,36 @@ def test_the_lock_ends_after_the_cool_off(client, db):
     assert _logged_in(client)
 
 
-def test_an_admin_sees_the_lock_and_lifts_it(client, db):
+def test_an_admin_sees_the_lock_and_lifts_it_on_the_audit_trail(client, db):
     user = factories.reporter()
     _lock(client, user)
-    admin = factories.UserFactory(is_staff=True, is_superuser=True)
-    admin_client = client.__class__()
+    admin = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
+    admin_client = client.__class__(HTTP_ACCEPT_LANGUAGE="en")
     admin_client.force_login(admin)
 
-    listing = admin_client.get("/admin/axes/accessattempt/?locked_out=yes", HTTP_ACCEPT_LANGUAGE="en")
+    listing = admin_client.get("/admin/axes/accessattempt/?locked_out=yes")
     assert listing.status_code == 200
-    assert user.username in listing.content.decode()
+    assert user.username in listing.content.decode() and "Locked Out" in listing.content.decode()
     attempts = list(AccessAttempt.objects.filter(username=user.username).values_list("pk", flat=True))
-    assert attempts
-    response = admin_client.post("/admin/axes/accessattempt/", {
-        "action": "delete_selected", "_selected_action": attempts, "post": "yes",
-    })
+    # The records are read-only: deleting them by hand would leave no trace.
+    assert admin_client.post(f"/admin/axes/accessattempt/{attempts[0]}/delete/", {"post": "yes"}).status_code == 403
+    response = admin_client.post("/admin/axes/accessattempt/", {"action": "unlock", "_selected_action": attempts})
     assert response.status_code == 302
+    assert "1 account unlocked." in admin_client.get(response["Location"]).content.decode()
 
     assert _attempt(client, user.username, factories.PASSWORD).status_code == 302
     assert _logged_in(client)
+    rows = audit_export_rows(admin_client)
+    assert audited(rows, kind="account", source="admin", actor="root", subject_id=user.pk,
+                   item_code="failed_logins", old_value=settings.AXES_FAILURE_LIMIT, new_value=0)
+
+
+def test_only_account_administrators_unlock(client, db):
+    user = factories.reporter()
+    _lock(client, user)
+    with pytest.raises(PermissionDenied):
+        account_unlock(username=user.username, actor=factories.reporter(), source=AuditSource.ADMIN)
+    assert AccessAttempt.objects.filter(username=user.username).exists()
 
 
 def test_axes_reset_username_lifts_the_lock(client, db):

@@ -102,6 +102,9 @@ AXES_RESET_ON_SUCCESS = True
 # The login page, in the site's layout and the user's language, with status 429.
 AXES_LOCKOUT_CALLABLE = "surveysite.login_throttle.lockout_response"
 AXES_IPWARE_META_PRECEDENCE_ORDER = env.AXES_IPWARE_META_PRECEDENCE_ORDER
+# The admin lists locks read-only and unlocks through an audited service
+# (institutions/admin_login_throttle.py) instead of axes' own pages.
+AXES_ENABLE_ADMIN = False
 
 # Shared hospital computers: a session lasts at most a working day from the login
 # (SESSION_COOKIE_AGE) and ends after SESSION_IDLE_TIMEOUT without a request or, on a page

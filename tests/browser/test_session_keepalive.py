@@ -13,7 +13,7 @@ KEEPALIVE = "/accounts/session/keepalive/"
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_typing_tells_the_server_the_person_is_there(live_server, browser):
+def test_typing_tells_the_server_the_person_is_there(live_server, browser, edition):  # edition: provinces
     from django.contrib.sessions.models import Session
 
     user = factories.reporter(username="keepalive_reporter")
