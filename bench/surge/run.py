@@ -70,6 +70,7 @@ PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 os.environ["DJANGO_SETTINGS_MODULE"] = "surge_settings"
 os.environ.setdefault("DJANGO_SECRET_KEY", "surge-bench-only-not-a-secret")
 os.environ["DJANGO_ALLOWED_HOSTS"] = HOST
+os.environ["DJANGO_SECURE_PROXY_SSL_HEADER"] = "1"  # believe the proxy's X-Forwarded-Proto
 os.environ["DATABASE_URL"] = f"{SERVER}/{TEMPLATE_DATABASE}"
 os.environ["CELERY_BROKER_URL"] = REDIS
 os.environ["CELERY_RESULT_BACKEND"] = REDIS

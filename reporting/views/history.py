@@ -12,10 +12,16 @@ from django.utils import timezone
 
 from institutions.selectors import user_is_society_admin
 from reporting.formula_safety import row_neutralise
-from reporting.models import AuditEvent, Edition, ReturnStatus
+from reporting.models import AuditEvent, Edition
 from reporting.rules.engine import questionnaire_compiled
 from reporting.selectors_entry import return_audit_events
 from reporting.services import returns as services
+from reporting.views.display import (
+    codes_toggle,
+    status_label,
+    stored_value_label,
+    system_comment_label,
+)
 from reporting.views.entry import visible_return_or_404
 
 
@@ -24,17 +30,23 @@ def return_history(request, pk: int):
     survey_return = visible_return_or_404(request, pk)
     items = questionnaire_compiled(survey_return.edition).items
     page = Paginator(return_audit_events(survey_return), 100).get_page(request.GET.get("page"))
-    statuses = dict(ReturnStatus.choices)
+    show_codes, codes_url = codes_toggle(request)
     rows = []
     for event in page:
+        item = items.get(event.item_code) if event.kind == AuditEvent.Kind.VALUE else None
         old, new = event.old_value, event.new_value
         if event.kind == AuditEvent.Kind.STATUS:
-            old, new = statuses.get(old, old), statuses.get(new, new)
+            old, new = status_label(old), status_label(new)
+        elif event.kind == AuditEvent.Kind.VALUE:
+            old, new = stored_value_label(item, old), stored_value_label(item, new)
         rows.append({
             "event": event,
-            "label": items[event.item_code].label() if event.item_code in items else "",
+            # Value changes name their item; an extension's item_code is the institution's code.
+            "code": event.item_code if event.kind == AuditEvent.Kind.VALUE else "",
+            "label": item.label() if item is not None else event.item_code,
             "old": old,
             "new": new,
+            "comment": system_comment_label(event.comment),
         })
     return render(request, "reporting/entry/return_history.html", {
         "survey_return": survey_return,
@@ -42,6 +54,8 @@ def return_history(request, pk: int):
         "tab": "history",
         "page": page,
         "rows": rows,
+        "show_codes": show_codes,
+        "codes_url": codes_url,
         "can_review": services.user_can_review(user=request.user, survey_return=survey_return),
     })
 
@@ -54,15 +68,22 @@ class _Echo:
 AUDIT_COLUMNS = [
     "at", "edition", "institution_code", "institution", "kind", "source", "actor",
     "item_code", "old_value", "new_value", "return_version", "comment",
+    "subject_type", "subject_id", "subject",
 ]
 
 
 @login_required
 def audit_export(request):
-    """Every audit event (of one edition with ?edition=YEAR) as CSV; society admins only."""
+    """Every audit event as CSV; society admins only.
+
+    ?edition=YEAR keeps one edition's events (registry and account events belong to none).
+    Events about something other than a return name it in the subject columns.
+    """
     if not user_is_society_admin(request.user):
         raise Http404
-    events = AuditEvent.objects.select_related("edition", "survey_return__institution", "actor").order_by("at", "id")
+    events = AuditEvent.objects.select_related(
+        "edition", "survey_return__institution", "institution", "subject_type", "actor"
+    ).order_by("at", "id")
     year = request.GET.get("edition")
     filename = "audit-trail.csv"
     if year:
@@ -75,10 +96,11 @@ def audit_export(request):
         yield "\ufeff"  # Excel opens UTF-8 Chinese text correctly only with a BOM
         yield writer.writerow(AUDIT_COLUMNS)
         for event in events.iterator(chunk_size=2000):
-            institution = event.survey_return.institution if event.survey_return_id else None
+            institution = event.survey_return.institution if event.survey_return_id else event.institution
+            subject_type = event.subject_type
             yield writer.writerow(row_neutralise([
                 timezone.localtime(event.at).isoformat(timespec="seconds"),
-                event.edition.year,
+                event.edition.year if event.edition_id else "",
                 institution.code if institution else "",
                 institution.name if institution else "",
                 event.kind,
@@ -89,6 +111,9 @@ def audit_export(request):
                 event.new_value,
                 event.return_version if event.return_version is not None else "",
                 event.comment,
+                f"{subject_type.app_label}.{subject_type.model}" if subject_type else "",
+                event.subject_id,
+                event.subject_label,
             ]))
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
