@@ -512,9 +512,8 @@ def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
                 return
     quote = connection.ops.quote_name
     datetimes = [
-        index for index, column in enumerate(columns)
-        if model._meta.get_field(column.removesuffix("_id") if column.endswith("_id") else column).get_internal_type()
-        == "DateTimeField"
+        index for index, column in enumerate(columns)  # get_field knows foreign keys' _id names too
+        if model._meta.get_field(column).get_internal_type() == "DateTimeField"
     ]
     if datetimes:
         adapted: dict = {}  # an import stamps every row with the same moment: adapt it once
