@@ -50,6 +50,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -281,6 +282,20 @@ def population_create(*, count: int, hasher: str, answers: list, demo: list) -> 
 # --- processes -------------------------------------------------------------------------------
 
 
+LOGS = Path(tempfile.gettempdir()) / f"surveysite-bench-surge-{os.getpid()}"  # gunicorn and the worker
+
+
+def _log_file(name: str):
+    """The child's log, in a file: a pipe nobody reads would block a server that logs a lot."""
+    LOGS.mkdir(exist_ok=True)
+    return (LOGS / f"{name}.log").open("a")
+
+
+def _log_tail(name: str) -> str:
+    path = LOGS / f"{name}.log"
+    return f"{path}:\n" + (path.read_text(errors="replace")[-3000:] if path.exists() else "(empty)")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
@@ -303,8 +318,7 @@ def worker_start(configuration: Configuration, database: str) -> subprocess.Pope
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "surveysite", "worker", "--pool=solo", "--loglevel=warning",
          "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=_child_env(configuration, database), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True,
+        cwd=ROOT, env=_child_env(configuration, database), stdout=subprocess.DEVNULL, stderr=_log_file("celery"),
     )
 
 
@@ -313,14 +327,14 @@ def server_start(configuration: Configuration, database: str) -> tuple[subproces
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), *configuration.gunicorn, "--bind", f"{HOST}:{port}"],
         cwd=configuration.cwd, env=_child_env(configuration, database),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL, stderr=_log_file("gunicorn"),
     )
     import urllib.request
 
     deadline = time.monotonic() + 90
     while True:
         if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited:\n{process.stderr.read()[-3000:]}")
+            raise SystemExit(f"gunicorn exited:\n{_log_tail('gunicorn')}")
         try:
             request = urllib.request.Request(f"http://{HOST}:{port}/accounts/login/", headers=PROXY_HEADERS)
             with urllib.request.urlopen(request, timeout=5) as response:
@@ -759,8 +773,8 @@ def configuration_run(configuration: Configuration, args, answers, demo, run_fig
     finally:
         process_stop(server)
         process_stop(worker)
-        if server is not None and server.returncode not in (0, None) and server.stderr:
-            print(server.stderr.read()[-2000:])
+        if server is not None and server.returncode not in (0, None):
+            print(_log_tail("gunicorn"))
         database_drop(database)
     return results, problems
 
@@ -863,7 +877,7 @@ def main() -> None:
         problems += more
         comparison_print(optimised, baseline)
     targets_print(optimised, baseline)
-    print(f"\n{_load()}; the whole run took {time.perf_counter() - run_started:.0f} s")
+    print(f"\n{_load()}; the whole run took {time.perf_counter() - run_started:.0f} s; server and worker logs in {LOGS}")
     if problems:
         print("\nFAILED:")
         for problem in problems[:30]:
