@@ -569,8 +569,9 @@ class PhaseResult:
         return len(self.measures.completed) / self.seconds
 
     @property
-    def cpu_per_return_ms(self) -> float:
-        return 1000 * self.server_cpu / max(1, len(self.measures.completed))
+    def cpu_per_return_ms(self) -> float | None:
+        completed = len(self.measures.completed)
+        return 1000 * self.server_cpu / completed if completed else None
 
     def p95(self, name: str) -> float | None:
         values = sorted(self.measures.latencies.get(name, []))
@@ -592,7 +593,7 @@ class PhaseResult:
               + (f" ({dict(m.errors)})" if errors else ""))
         for example in m.error_examples:
             print(f"    e.g. {example}")
-        print(f"  server CPU (gunicorn): {self.server_cpu:.1f} s, {self.cpu_per_return_ms:.0f} ms per complete return, "
+        print(f"  server CPU (gunicorn): {self.server_cpu:.1f} s, {_ms(self.cpu_per_return_ms)} per complete return, "
               f"{self.server_cpu / self.seconds:.2f} of the {os.cpu_count()} cores on average "
               f"(far below {os.cpu_count()} with slow requests: other processes had the CPU); "
               f"load generator CPU: {self.generator_cpu:.1f} s ({100 * self.generator_cpu / self.seconds:.0f}% of one core, "
@@ -779,6 +780,14 @@ def configuration_run(configuration: Configuration, args, answers, demo, run_fig
     return results, problems
 
 
+def _ratio(numerator: float | None, denominator: float | None) -> str:
+    return f"{numerator / denominator:.2f}x" if numerator and denominator else "no ratio: a side completed no return"
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} ms"
+
+
 def comparison_print(optimised: dict, baseline: dict) -> None:
     print("\n=== optimised against baseline (same run)")
     for key in optimised:
@@ -791,9 +800,9 @@ def comparison_print(optimised: dict, baseline: dict) -> None:
             for name in REQUEST_ORDER if new.p95(name) is not None and old.p95(name) is not None
         )
         print(f"  {label}: complete returns/s {old.returns_per_second:.2f} -> {new.returns_per_second:.2f} "
-              f"({new.returns_per_second / old.returns_per_second:.2f}x); server CPU per return "
-              f"{old.cpu_per_return_ms:.0f} -> {new.cpu_per_return_ms:.0f} ms "
-              f"({old.cpu_per_return_ms / new.cpu_per_return_ms:.2f}x less)")
+              f"({_ratio(new.returns_per_second, old.returns_per_second)}); server CPU per return "
+              f"{_ms(old.cpu_per_return_ms)} -> {_ms(new.cpu_per_return_ms)} "
+              f"({_ratio(old.cpu_per_return_ms, new.cpu_per_return_ms)} less)")
         print(f"    p95: {p95}")
 
 
@@ -811,10 +820,11 @@ def targets_print(optimised: dict, baseline: dict) -> None:
     if stress:
         best_new = max(optimised[k].returns_per_second for k in stress)
         best_old = max(baseline[k].returns_per_second for k in stress)
-        cpu_ratio = (statistics.median(baseline[k].cpu_per_return_ms for k in stress)
-                     / statistics.median(optimised[k].cpu_per_return_ms for k in stress))
-        print(f"  stress: best complete returns/s {best_old:.2f} -> {best_new:.2f} ({best_new / best_old:.2f}x, target >= 2x): "
-              f"{'met' if best_new >= 2 * best_old else 'NOT met'}; median server CPU per return {cpu_ratio:.2f}x less")
+        cpu_old = [baseline[k].cpu_per_return_ms for k in stress if baseline[k].cpu_per_return_ms]
+        cpu_new = [optimised[k].cpu_per_return_ms for k in stress if optimised[k].cpu_per_return_ms]
+        cpu = _ratio(statistics.median(cpu_old), statistics.median(cpu_new)) if cpu_old and cpu_new else "no ratio"
+        print(f"  stress: best complete returns/s {best_old:.2f} -> {best_new:.2f} ({_ratio(best_new, best_old)}, target >= 2x): "
+              f"{'met' if best_new >= 2 * best_old else 'NOT met'}; median server CPU per return {cpu} less")
 
 
 def _stop(signum, _frame):
