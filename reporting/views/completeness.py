@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -95,6 +95,7 @@ def reminders_send(request):
         reminders_schedule(edition=edition, institution_ids=ids, actor=request.user)
         messages.success(request, _("Reminders are being sent to %(count)d institution(s).") % {"count": len(ids)})
     next_url = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        return redirect(next_url)
+    # A path on this site only; redirect() would take "foo" for a view name (NoReverseMatch).
+    if next_url.startswith("/") and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return HttpResponseRedirect(next_url)
     return redirect("entry:completeness")
