@@ -103,6 +103,7 @@ ENDPOINTS = {
                       get={"next": NEXT}),
     "logout": Endpoint(post={"next": NEXT}),
     "set_language": Endpoint(post={"language": ["en", "zh-hans"], "next": NEXT}),
+    "session_keepalive": Endpoint(),
     "home": Endpoint(),
     "entry:returns": Endpoint(get={"status": list(ReturnStatus.values), "page": ["2"]}),
     "entry:return_start": Endpoint(),
