@@ -87,6 +87,23 @@ def test_strange_numbers_in_urls_are_404(world, url):
     assert _client(world["admin"]).get(url).status_code == 404
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_a_login_with_a_very_long_account_name_is_refused_without_a_500(url):
+    """Django's form hands a long name to authenticate(); axes failed to record the failure."""
+    from axes.models import AccessAttempt
+
+    # The admin's login lets staff in only.
+    (factories.society_admin if url.startswith("/admin/") else factories.reporter)(username="reporter-long")
+    client = Client()
+    for _ in range(2):
+        response = client.post(url, {"username": "x" * 100_000, "password": "wrong"})
+        assert response.status_code == 200
+    (attempt,) = AccessAttempt.objects.all()
+    assert attempt.username == "x" * 255 and attempt.failures_since_start == 2
+    assert client.post(url, {"username": "reporter-long", "password": factories.PASSWORD}).status_code == 302
+
+
 # --- NUL ---------------------------------------------------------------------------------
 
 

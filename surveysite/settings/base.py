@@ -116,6 +116,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 # The login page, in the site's layout and the user's language, with status 429.
 AXES_LOCKOUT_CALLABLE = "surveysite.login_throttle.lockout_response"
+# The account name as axes records it, cut to the length it can store (a longer one was a 500).
+AXES_USERNAME_CALLABLE = "surveysite.login_throttle.throttled_username"
 AXES_IPWARE_META_PRECEDENCE_ORDER = env.AXES_IPWARE_META_PRECEDENCE_ORDER
 # The admin lists locks read-only and unlocks through an audited service
 # (institutions/admin_login_throttle.py) instead of axes' own pages.
