@@ -147,18 +147,19 @@ DEMO_PASSWORD = "survey-demo-2024"
 
 
 @transaction.atomic
-def demo_accounts_create() -> list[tuple[str, str, str]]:
+def demo_accounts_create(*, institution=None) -> list[tuple[str, str, str]]:
     """One account per role for trying the app: (username, password, what it can do).
 
-    The reporter belongs to the first active institution (the demo dataset's first), the
-    liaison to that institution's province. Running it again resets the same accounts.
+    The reporter belongs to `institution`, by default the first active one (the demo
+    dataset's first), the liaison to that institution's province. Running it again resets
+    the same accounts.
     """
     from django.contrib.auth import get_user_model
 
     from institutions.models import Institution, Membership, Role
 
     User = get_user_model()
-    institution = Institution.objects.active().order_by("code").first()
+    institution = institution or Institution.objects.active().order_by("code").first()
     if institution is None:
         raise ValueError("no institution exists yet: load the demo data or import institutions first")
     accounts = [
