@@ -47,7 +47,7 @@ def _get(user, query: str = "") -> str:
 
 def _codes(html: str) -> set[str]:
     table = html[html.index('data-testid="return-list"'):]
-    return set(re.findall(r'<td class="text-nowrap">((?:BJ|SH|T)\d+)</td>', table))
+    return set(re.findall(r'<td [^>]*data-code>((?:BJ|SH|T)\d+)</td>', table))
 
 
 def test_admin_searches_by_code_and_by_name(many):
