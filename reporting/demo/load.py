@@ -67,11 +67,14 @@ def demo_dataset_load(*, actor=None, seed: int = SEED, dataset: list | None = No
 
     existing = {i.code: i for i in Institution.objects.filter(code__startswith=CODE_PREFIX)}
     to_create, to_update = [], []
-    fields = ["name", "name_en", "province_id", "city", "ownership", "hospital_level", "is_synthetic", "active"]
+    fields = ["name", "name_en", "province_id", "city", "ownership", "hospital_level", "contact_email",
+              "is_synthetic", "active"]
     for demo in dataset:
         wanted = {
             "name": demo.name, "name_en": f"Synthetic demo hospital {demo.code}", "province_id": demo.province,
             "city": demo.city, "ownership": demo.ownership, "hospital_level": demo.hospital_level,
+            # A reserved domain (RFC 2606): reminders to the demo go nowhere but the console.
+            "contact_email": f"{demo.code.lower()}@demo.invalid",
             "is_synthetic": True, "active": True,
         }
         institution = existing.get(demo.code)
