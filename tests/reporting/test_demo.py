@@ -7,6 +7,7 @@ from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
@@ -44,9 +45,11 @@ from reporting.models import (
 )
 from reporting.rules.engine import return_values_check
 from reporting.selectors import edition_current, edition_for_report
+from reporting.services import returns as return_services
 from reporting.services.returns import return_check, return_values
 from reporting.values import answer_value
-from tests.reporting.entry_support import form_data
+from tests import factories
+from tests.reporting.entry_support import clean_values, form_data
 
 # The module loads the demo once (the `demo` fixture): one worker runs all of it (scripts/test.sh).
 pytestmark = pytest.mark.xdist_group("demo")
@@ -88,6 +91,37 @@ def test_a_real_edition_of_the_demo_year_is_never_touched(edition):
     with pytest.raises(DemoEditionConflict):
         open_edition_load(dataset=[])
     assert Edition.objects.get(year=OPEN_EDITION_YEAR).title_en == "real"
+
+
+@pytest.fixture
+def submitted(edition):
+    """A clean return of a Beijing institution, submitted while entry is open."""
+    today = timezone.localdate()
+    edition.opens_on, edition.closes_on = today - dt.timedelta(days=1), today + dt.timedelta(days=1)
+    edition.save()
+    survey_return = factories.survey_return(edition=edition, values=clean_values(edition))
+    return_services.return_submit(survey_return=survey_return, actor=None, source=AuditSource.DEMO)
+    return survey_return
+
+
+def test_only_the_demo_source_acts_without_a_user(submitted):
+    """The workflow's checks of the acting user are skipped for the demo loader only."""
+    reporter = factories.reporter(submitted.institution)
+    for source in (AuditSource.WEB, AuditSource.ADMIN, AuditSource.IMPORT, AuditSource.SYSTEM):
+        with pytest.raises(return_services.ReturnActionRefused):
+            return_services.return_review(survey_return=submitted, actor=reporter, source=source)
+        with pytest.raises(return_services.ReturnActionRefused):
+            return_services.return_send_back(survey_return=submitted, actor=None, comment="x", source=source)
+    return_services.return_review(survey_return=submitted, actor=None, source=AuditSource.DEMO)
+    assert submitted.status == ReturnStatus.REVIEWED
+    assert AuditEvent.objects.filter(survey_return=submitted, new_value=ReturnStatus.REVIEWED,
+                                     source=AuditSource.DEMO, actor=None).exists()
+
+
+def test_the_demo_source_still_needs_open_entry(edition):
+    survey_return = factories.survey_return(edition=edition, values=clean_values(edition))  # 2024: closed
+    with pytest.raises(return_services.ReturnNotEditable):
+        return_services.return_submit(survey_return=survey_return, actor=None, source=AuditSource.DEMO)
 
 
 # --- the loaded demo: once for the module, rolled back at its end ---------------------------
@@ -278,8 +312,6 @@ def test_the_accounts_printed_say_what_each_role_can_do_first(demo, editions):
 @pytest.mark.slow
 def test_each_role_can_act_straight_away(demo, editions):
     """The first steps, through the test client (the browser test does them in Chromium)."""
-    from django.contrib.auth import get_user_model
-
     _, edition = editions
     users = {u.username: u for u in get_user_model().objects.filter(username__in=["reporter", "liaison", "admin"])}
 
