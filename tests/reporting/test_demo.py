@@ -303,10 +303,10 @@ def test_the_accounts_printed_say_what_each_role_can_do_first(demo, editions):
     submitted = SurveyReturn.objects.filter(edition=edition, status=ReturnStatus.SUBMITTED,
                                             institution__province_id=LIAISON_PROVINCE).count()
     reviewed = SurveyReturn.objects.filter(edition=edition, status=ReturnStatus.REVIEWED).count()
-    assert "Continue the return" in printed and "education, opinions" in printed
-    assert f'"{submitted} returns await review"' in printed
-    assert f'"{reviewed} returns await approval"' in printed
-    assert "National report: the 2024 figures" in printed
+    assert "“继续填报” (Continue the return)" in printed and "education, opinions" in printed
+    assert f"“{submitted} 份报表待审核” ({submitted} returns await review)" in printed
+    assert f"“{reviewed} 份报表待批准” ({reviewed} returns await approval)" in printed
+    assert "(National report): the 2024 figures" in printed
 
 
 @pytest.mark.slow

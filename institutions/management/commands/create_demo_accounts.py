@@ -30,7 +30,8 @@ class Command(BaseCommand):
                 self.stdout.write(line)
 
     def _first_steps(self, institution) -> list[str]:
-        """What each demo account can do straight away, with the numbers of this database."""
+        """What each demo account can do straight away, with the numbers of this database and
+        the buttons named as the pages name them (Chinese first, then English)."""
         edition = edition_current()
         if institution is None or edition is None:
             return []
@@ -42,26 +43,43 @@ class Command(BaseCommand):
         to_approve = returns.filter(status=ReturnStatus.REVIEWED).count()
         not_started = Institution.objects.active().count() - returns.count()
         report = edition_for_report()
-        shown = edition.status_shown
-        lines = [f"First steps ({edition.title_en}: {shown.label}; open http://127.0.0.1:8000 and sign in):"]
+        lines = [f"First steps ({edition.title_en}, {edition.status_shown.label}; "
+                 f"http://127.0.0.1:8000, the pages are in Chinese, English with the language switch):"]
         if mine is not None and mine.status in (ReturnStatus.DRAFT, ReturnStatus.SENT_BACK):
             lines.append(
-                f"  reporter   Home, \"Continue the return\": fill in the last sections "
-                f"({', '.join(REPORTER_SECTIONS_LEFT)}), explain the warning about the change since "
-                f"the previous edition, then \"Submit\"."
+                f"  reporter   {_ui('Home')}, {_ui('Continue the return')}: fill in the last sections "
+                f"({', '.join(REPORTER_SECTIONS_LEFT)}), explain the warning about the change since the "
+                f"previous edition, then {_ui('Submit for review')}."
             )
         elif mine is not None:
-            lines.append(f"  reporter   Home, \"View the return\": it is {mine.get_status_display().lower()}.")
+            lines.append(f"  reporter   {_ui('Home')}, {_ui('View the return')}: it is {mine.get_status_display().lower()}.")
         else:
-            lines.append("  reporter   Home, \"Start our return\".")
+            lines.append(f"  reporter   {_ui('Home')}, {_ui('Start our return')}.")
         lines.append(
-            f"  liaison    Home, \"{to_review} returns await review\": open one with \"Review\", then "
-            f"\"Mark as reviewed\" or \"Send back to the reporter\"; {sent_back} sent back (Returns, status \"Sent back\") show the "
-            f"comments the reporter reads."
+            f"  liaison    {_ui('Home')}, {_ui_count(AWAIT_REVIEW, to_review)}: open one with {_ui('Review')}, "
+            f"then {_ui('Mark as reviewed')} or {_ui('Send back to the reporter')}. {_ui('Returns')}, status "
+            f"{_ui('Sent back')}: {sent_back} already sent back, with the comments its reporter reads."
         )
         lines.append(
-            f"  admin      Home, \"{to_approve} returns await approval\": approve them; Completeness: "
-            f"{not_started} institutions have not started, send them reminders"
-            + (f"; National report: the {report.year} figures." if report else ".")
+            f"  admin      {_ui('Home')}, {_ui_count(AWAIT_APPROVAL, to_approve)}: {_ui('Approve')} them; "
+            f"{_ui('Completeness')}: {not_started} institutions have not started, e-mail them reminders"
+            + (f"; {_ui('National report')}: the {report.year} figures." if report else ".")
         )
         return lines
+
+
+AWAIT_REVIEW = ("%(counter)s return awaits review", "%(counter)s returns await review")
+AWAIT_APPROVAL = ("%(counter)s return awaits approval", "%(counter)s returns await approval")
+
+
+def _ui(message: str) -> str:
+    """A label of the pages, as the reader sees it in Chinese and in English."""
+    with translation.override("zh-hans"):
+        chinese = translation.gettext(message)
+    return f"“{chinese}” ({message})"
+
+
+def _ui_count(messages: tuple[str, str], count: int) -> str:
+    with translation.override("zh-hans"):
+        chinese = translation.ngettext(*messages, count) % {"counter": count}
+    return f"“{chinese}” ({translation.ngettext(*messages, count) % {'counter': count}})"
