@@ -91,3 +91,9 @@ def test_report_menu_opens_the_finished_edition_not_the_one_collecting(client, e
     later.status = "published"
     later.save()
     assert client.get("/report/")["Location"] == "/report/2029/"
+
+
+def test_the_admin_edition_list_shows_the_same_status(client, edition):
+    client.force_login(factories.society_admin())
+    html = client.get("/admin/reporting/edition/").content.decode()
+    assert "填报已截止（截止日期：2024年1月31日）" in html
