@@ -95,7 +95,7 @@ EDITION_FIELDS = {
     "action": ["open", "close", "extend"], "dates-opens_on": ["2030-01-01"], "dates-closes_on": ["2030-02-01"],
     "ext-institution_code": ["FZ1"], "ext-until": ["2030-03-01"], "ext-reason": ["late"],
 }
-REPORT_GET = {"revision": ["1"], "live": ["1"], "chart": ["dept_total"]}
+REPORT_GET = {"revision": ["1"], "live": ["1"], "chart": ["dept_total"], "codes": ["1"]}
 UPLOAD_FIELDS = {"file": ["FILE"], "approve": ["on"]}
 
 ENDPOINTS = {
@@ -105,11 +105,12 @@ ENDPOINTS = {
     "set_language": Endpoint(post={"language": ["en", "zh-hans"], "next": NEXT}),
     "session_keepalive": Endpoint(),
     "home": Endpoint(),
-    "entry:returns": Endpoint(get={"status": list(ReturnStatus.values), "page": ["2"]}),
+    "entry:returns": Endpoint(get={"status": list(ReturnStatus.values), "page": ["2"], "q": ["FZ", "医院"],
+                                   "province": ["11"], "hospital_level": ["tertiary_a"], "ownership": ["public"]}),
     "entry:return_start": Endpoint(),
     "entry:return": Endpoint(post=RETURN_FIELDS),
-    "entry:review": Endpoint(post=REVIEW_FIELDS),
-    "entry:history": Endpoint(get={"page": ["2"]}),
+    "entry:review": Endpoint(post=REVIEW_FIELDS, get={"codes": ["1"]}),
+    "entry:history": Endpoint(get={"page": ["2"], "codes": ["1"]}),
     "entry:completeness": Endpoint(get={"province": ["11", "31"], "status": ["not_submitted", "draft"], "page": ["2"]}),
     "entry:reminders": Endpoint(post={"institution": ["INSTITUTION"], "province": ["11"], "next": NEXT}),
     "entry:edition": Endpoint(post=EDITION_FIELDS),
@@ -120,7 +121,7 @@ ENDPOINTS = {
     "report:pdf": Endpoint(get=REPORT_GET, examples=1),
     "report:download": Endpoint(get={"by": ["national", "province"], "revision": ["1"]}),
     "report:publish": Endpoint(post={"note": ["第一版"]}),
-    "spreadsheets:return_template": Endpoint(get={"blank": ["1"]}),
+    "spreadsheets:return_template": Endpoint(get={"blank": ["1"], "layout": ["wide", "long"]}),
     "spreadsheets:return_upload": Endpoint(post=UPLOAD_FIELDS),
     "spreadsheets:index": Endpoint(),
     "spreadsheets:edition_template": Endpoint(get={"prefill": ["1"]}),
