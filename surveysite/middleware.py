@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponseBadRequest
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 
 class NulCharacterRefusedMiddleware:
-    """A NUL character in a query or form field is a 400, naming the field.
+    """A NUL character in a query or form field is a 400 (the site's page), naming the field.
 
     No field of the site can hold one, and PostgreSQL refuses it in any text it is given
     ("A string literal cannot contain NUL characters"): a NUL that reached a filter or a
@@ -25,9 +25,8 @@ class NulCharacterRefusedMiddleware:
         for name, values in fields:
             if "\x00" in name or any("\x00" in value for value in values):
                 shown = name.replace("\x00", "\\0")[:60]
-                return HttpResponseBadRequest(
-                    _("The field “%(field)s” contains a NUL character (\\0), which no field accepts.")
-                    % {"field": shown},
-                    content_type="text/plain; charset=utf-8",
-                )
+                problem = _("The field “%(field)s” contains a NUL character (\\0), which no field accepts.") % {
+                    "field": shown
+                }
+                return render(request, "400_field.html", {"problem": problem}, status=400)
         return self.get_response(request)

@@ -112,7 +112,9 @@ def test_a_nul_character_in_any_field_is_a_400_naming_the_field(world):
     client = _client(world["liaison"])
     response = client.get("/completeness/", {"province": "1\x001"})
     assert response.status_code == 400
-    assert "province" in response.content.decode()
+    page = response.content.decode()
+    assert 'data-testid="error-page" data-status="400"' in page  # the site's 400 page, translated
+    assert "字段“province”包含空字符" in page
     target = world["return_other"]
     response = client.post(f"/returns/{target.pk}/review/", {"action": "review", "version": "1", "comment": "a\x00b"})
     assert response.status_code == 400 and "comment" in response.content.decode()

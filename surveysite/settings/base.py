@@ -38,10 +38,11 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "surveysite.middleware.NulCharacterRefusedMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the user is known: its 400 page is the site's, with the user's menu.
+    "surveysite.middleware.NulCharacterRefusedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "surveysite.sessions.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
