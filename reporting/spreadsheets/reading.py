@@ -424,7 +424,8 @@ def _first_sheet(archive: zipfile.ZipFile) -> tuple[str, list[str]]:
 def _xlsx_open(content: bytes, max_data_rows: int) -> SheetTable:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    # A damaged header can claim a zip version or feature the zipfile module refuses to read.
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError) as exc:
         raise _invalid(_("The workbook is damaged: it cannot be unpacked.")) from exc
     _zip_check(archive)
     try:
