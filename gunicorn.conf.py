@@ -2,11 +2,12 @@
 
     .venv/bin/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:8000
 
-Command-line options override these (e.g. ``--workers 6``). Measured with bench/surge on
-2 cores: the app is CPU-bound (password hashing, form rendering, the rules engine), so one
-process per core plus one keeps every core busy while another waits on PostgreSQL; a few
-threads per process let short requests pass a long one (a login, a save) instead of queueing
-behind it, at no extra memory. More processes only add memory and context switches.
+Command-line options override these (e.g. ``--workers 6``). The app is CPU-bound (bench/surge
+profiles: password hashing, page rendering, the ORM), so one process per core plus one keeps
+every core busy while another waits on PostgreSQL; a few threads per process let short
+requests pass a long one (a login, a save) instead of queueing behind it, at little extra
+memory. On the shared 2-core machine, 5 sync workers and 2 processes x 8 threads measured the
+same within its noise; ``bench/surge/run.py --server-args '...'`` compares others on a quiet one.
 """
 
 import multiprocessing
