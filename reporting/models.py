@@ -175,6 +175,8 @@ class IndicatorFormat(models.TextChoices):
     PCT0 = "pct0", _("Percent, 0 decimals")
     PCT1 = "pct1", _("Percent, 1 decimal")
     PCT2 = "pct2", _("Percent, 2 decimals")
+    DEC1 = "dec1", _("Number, 1 decimal")
+    DEC2 = "dec2", _("Number, 2 decimals")
 
 
 class Indicator(models.Model):

@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 
 from institutions.models import Province
 from reporting.formula_safety import cell_neutralise
+from reporting.indicators import indicator_parse, indicator_uses_population
+from reporting.indicators.sql import POPULATION_BREAKDOWNS
 from reporting.models import (
     Breakdown,
     Edition,
@@ -27,14 +29,16 @@ from reporting.models import (
     PublishedFigure,
     PublishedValue,
 )
+from reporting.population import Census, census_for_year
 
 BREAKDOWNS = [Breakdown.PROVINCE, Breakdown.OWNERSHIP, Breakdown.HOSPITAL_LEVEL]
 EXPORT_HEADERS = ["edition", "group_by", "group", "key", "value"]
-PLACES = {"int": 0, "pct0": 0, "pct1": 1, "pct2": 2}
+PLACES = {"int": 0, "pct0": 0, "pct1": 1, "pct2": 2, "dec1": 1, "dec2": 2}
 # The columns of the breakdown tables (every figure is in the downloads).
 BREAKDOWN_TABLE_KEYS = [
     "dept_total", "svc_pet_pct", "positron_units", "single_photon_units", "cyclotron_units",
     "pet_exam_total", "sp_exam_total", "rpt_performs_n", "tx_total", "staff_total",
+    "positron_units_per_million", "staff_per_million",
 ]
 CHART_DEFAULT_KEY = "positron_units"
 
@@ -178,6 +182,7 @@ class BarChart:
     title: str
     bars: list[dict] = field(default_factory=list)  # label, text, width (0-100), y
     height: int = 0
+    note: str = ""  # shown instead of the bars (a per-capita figure of a breakdown without population)
 
 
 @dataclass
@@ -206,6 +211,9 @@ class ReportContext:
     has_figures: bool
     previous_year: int | None = None
     previous: dict[str, str] = field(default_factory=dict)  # key → printed text
+    census: Census | None = None  # the population of the per-capita figures, when there are any
+    census_source: str = ""
+    census_total: str = ""  # 1,409,778,724
 
 
 SECTION_TITLES = {
@@ -230,6 +238,7 @@ SECTION_TITLES = {
     "personnel": ("Nuclear medicine personnel", "核医学人员"),
     "education": ("Nuclear medicine education", "核医学教育"),
     "opinions": ("Opinions", "意见与建议"),
+    "per_capita": ("Per-capita figures", "人均指标"),
 }
 
 
@@ -308,6 +317,8 @@ def report_context(*, edition: Edition, publication: Publication | None = None,
     has_figures = any(key[0] == Breakdown.NATIONAL for key in values)
 
     formats = {i.key: i.format for i in indicators}
+    population_keys = {i.key for i in indicators if indicator_uses_population(indicator_parse(i.definition))}
+    no_population = _("No population for this breakdown")
     table_keys = [k for k in BREAKDOWN_TABLE_KEYS if k in figures]
     chart_key = chart_key if chart_key in figures else (CHART_DEFAULT_KEY if CHART_DEFAULT_KEY in figures else
                                                         next(iter(figures), ""))
@@ -319,6 +330,7 @@ def report_context(*, edition: Edition, publication: Publication | None = None,
         groups = sorted({g for (b, g, _k) in values if b == breakdown}, key=lambda g: (order.get(g, len(order)), g))
         if not groups:
             continue
+        has_population = breakdown in POPULATION_BREAKDOWNS
         rows = [
             {"group": group, "label": group_labels.get(group, group),
              "cells": [figure_text(values.get((breakdown, group, k)), formats[k]) for k in table_keys]}
@@ -327,8 +339,13 @@ def report_context(*, edition: Edition, publication: Publication | None = None,
         breakdown_tables.append({
             "breakdown": breakdown, "title": Breakdown(breakdown).label, "rows": rows,
             "headers": [figures[k].label for k in table_keys],
+            # Per-capita columns are dashes here: say why rather than leave them unexplained.
+            "note": no_population if not has_population and population_keys & set(table_keys) else "",
         })
-        if chart_key:
+        if chart_key and chart_key in population_keys and not has_population:
+            charts.append(BarChart(title=f"{figures[chart_key].label} · {Breakdown(breakdown).label}",
+                                   note=no_population))
+        elif chart_key:
             charts.append(_bar_chart(
                 f"{figures[chart_key].label} · {Breakdown(breakdown).label}",
                 [(group_labels.get(g, g), values.get((breakdown, g, chart_key))) for g in groups],
@@ -356,6 +373,8 @@ def report_context(*, edition: Edition, publication: Publication | None = None,
         errata.append(entry)
         previous_values = current
 
+    census = census_for_year(edition.data_year) if population_keys else None
+
     previous_year, previous = None, {}
     if edition.previous_id:
         from reporting.services.aggregation import previous_figures_source
@@ -376,4 +395,6 @@ def report_context(*, edition: Edition, publication: Publication | None = None,
         chart_choices=[(i.key, figures[i.key].label) for i in indicators],
         publications=publications, errata=errata, has_figures=has_figures,
         previous_year=previous_year, previous=previous,
+        census=census, census_source=(census.source_zh if zh else census.source_en) if census else "",
+        census_total=f"{census.total:,}" if census else "",
     )

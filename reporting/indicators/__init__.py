@@ -12,6 +12,8 @@ An indicator definition is a small arithmetic language over item codes (see
     sum(eq_pet_ct)  sum(a,b,c)  sum(part_of=staff)
     100*count(svc_pet)/N                arithmetic: + - * / and parentheses
     growth(positron_units)              100*(this edition's K - previous edition's K)/previous K
+    1000000*sum(eq_cyclotron)/population   per million inhabitants of the group (national or a
+                                        province; other breakdowns have no population)
 
 Parsing gives a tree (the dataclasses below); ``reporting.indicators.sql`` compiles trees
 to one SQL query per edition.
@@ -28,6 +30,7 @@ __all__ = [
     "IndicatorSyntaxError",
     "indicator_definition_errors",
     "indicator_parse",
+    "indicator_uses_population",
 ]
 
 
@@ -46,6 +49,11 @@ class Number:
 @dataclass(frozen=True)
 class ReturnCount:
     """``N``: returns in the group."""
+
+
+@dataclass(frozen=True)
+class Population:
+    """``population``: the residents of the group (national or a province, from the census)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,7 @@ class Not:
     operand: Condition
 
 
-Expression = Number | ReturnCount | Sum | Count | Binary | Negative | Growth | ItemValue
+Expression = Number | ReturnCount | Population | Sum | Count | Binary | Negative | Growth | ItemValue
 Condition = IsYes | ChoiceIn | Compare | Logical | Not
 
 
@@ -236,10 +244,13 @@ class _Parser:
             if value == "N" and not per_return:
                 self.index += 1
                 return ReturnCount()
+            if value == "population" and not per_return:
+                self.index += 1
+                return Population()
             if per_return:
                 self.index += 1
                 return ItemValue(value)
-            self.fail("expected N, count(...), sum(...) or a number (item codes go inside count or sum)")
+            self.fail("expected N, population, count(...), sum(...) or a number (item codes go inside count or sum)")
         self.fail("expected a number, N, count(...) or sum(...)")
 
     def sum(self) -> Sum:
@@ -341,6 +352,18 @@ def indicator_names(node) -> dict[str, set[str]]:
     walk(node)
     names["items"] = names["booleans"] | names["integers"] | set(names["choices"])
     return names
+
+
+def indicator_uses_population(node) -> bool:
+    """Whether a tree divides (or multiplies) by the group's population."""
+    match node:
+        case Population():
+            return True
+        case Binary(left=left, right=right):
+            return indicator_uses_population(left) or indicator_uses_population(right)
+        case Negative(operand=operand):
+            return indicator_uses_population(operand)
+    return False
 
 
 def indicator_definition_errors(
