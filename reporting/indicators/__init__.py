@@ -22,9 +22,18 @@ to one SQL query per edition.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from decimal import Decimal
+
+from reporting.expressions import (
+    COMPARISONS,
+    Binary,
+    ItemRef,
+    Number,
+    TokenCursor,
+    token_pattern,
+    tokenize,
+)
 
 __all__ = [
     "IndicatorSyntaxError",
@@ -41,9 +50,7 @@ class IndicatorSyntaxError(ValueError):
 # --- the tree -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Number:
-    value: Decimal
+# Number (a Decimal here) and Binary (+ - * /) come from reporting.expressions.
 
 
 @dataclass(frozen=True)
@@ -67,13 +74,6 @@ class Sum:
 @dataclass(frozen=True)
 class Count:
     condition: Condition
-
-
-@dataclass(frozen=True)
-class Binary:
-    op: str  # + - * /
-    left: Expression
-    right: Expression
 
 
 @dataclass(frozen=True)
@@ -105,11 +105,8 @@ class Compare:
     right: Expression
 
 
-@dataclass(frozen=True)
-class ItemValue:
-    """An integer item's value in one return (inside a comparison)."""
-
-    code: str
+# An integer item's value in one return (inside a comparison).
+ItemValue = ItemRef
 
 
 @dataclass(frozen=True)
@@ -130,41 +127,20 @@ Condition = IsYes | ChoiceIn | Compare | Logical | Not
 
 # --- the tokenizer --------------------------------------------------------------------
 
-_TOKEN = re.compile(
-    r"\s*(?:(?P<number>\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<op>==|!=|>=|<=|[-+*/(),=|<>]))"
-)
-_COMPARISONS = {">", ">=", "<", "<=", "==", "!="}
+_TOKEN = token_pattern(number=r"\d+(?:\.\d+)?", operators=r"==|!=|>=|<=|[-+*/(),=|<>]")
+_COMPARISONS = COMPARISONS
 
 
-def _tokenize(text: str) -> list[tuple[str, str, int]]:
-    tokens, position = [], 0
-    text = text.rstrip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if not match or match.end() == position:
-            raise IndicatorSyntaxError(f"unexpected '{text[position:].strip()[:10]}' at character {position + 1}")
-        kind = match.lastgroup
-        tokens.append((kind, match.group(kind), match.start(kind)))
-        position = match.end()
-    tokens.append(("end", "", len(text)))
-    return tokens
+def _unreadable(text: str, position: int) -> IndicatorSyntaxError:
+    return IndicatorSyntaxError(f"unexpected '{text[position:].strip()[:10]}' at character {position + 1}")
 
 
-class _Parser:
+class _Parser(TokenCursor):
     def __init__(self, text: str):
+        super().__init__(tokenize(text, _TOKEN, unreadable=_unreadable))
         self.text = text
-        self.tokens = _tokenize(text)
-        self.index = 0
 
     # helpers
-    @property
-    def current(self):
-        return self.tokens[self.index]
-
-    def peek(self, offset=1):
-        return self.tokens[min(self.index + offset, len(self.tokens) - 1)]
-
     def accept(self, value: str) -> bool:
         if self.current[1] == value and self.current[0] in ("op", "name"):
             self.index += 1
