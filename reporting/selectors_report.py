@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 import tablib
+from django.db.models import Count, F, Max, Window
+from django.db.models.functions import Rank
 from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -30,6 +32,7 @@ from reporting.models import (
     PublishedValue,
 )
 from reporting.population import Census, census_for_year
+from reporting.tile_map import TileMap, tile_map_build
 
 BREAKDOWNS = [Breakdown.PROVINCE, Breakdown.OWNERSHIP, Breakdown.HOSPITAL_LEVEL]
 EXPORT_HEADERS = ["edition", "group_by", "group", "key", "value"]
@@ -41,6 +44,7 @@ BREAKDOWN_TABLE_KEYS = [
     "positron_units_per_million", "staff_per_million",
 ]
 CHART_DEFAULT_KEY = "positron_units"
+MAP_DEFAULT_KEY = "positron_units_per_million"
 
 
 def language_is_chinese() -> bool:
@@ -214,6 +218,8 @@ class ReportContext:
     census: Census | None = None  # the population of the per-capita figures, when there are any
     census_source: str = ""
     census_total: str = ""  # 1,409,778,724
+    tile_map: TileMap | None = None
+    map_choices: list[tuple[str, str]] = field(default_factory=list)  # figures provinces have
 
 
 SECTION_TITLES = {
@@ -272,8 +278,26 @@ def _bar_chart(title: str, entries: list[tuple[str, Decimal | None]], fmt: str) 
     return chart
 
 
+def province_tile_map(*, key: str, figure: FigureShown, values: dict, province_names: dict[str, str]) -> TileMap:
+    """The tile map of one figure over the provinces (`values` as in report_context)."""
+    zh = language_is_chinese()
+
+    def describe(classes: int, missing: int) -> str:
+        return _(
+            "A map of the 31 provincial divisions, one equal square each, placed roughly where it lies, "
+            "coloured by %(figure)s in %(classes)d quantile classes from light (lowest) to dark (highest); "
+            "%(missing)d without a value are grey. The table beside the map gives every value."
+        ) % {"figure": figure.label, "classes": classes, "missing": missing}
+
+    return tile_map_build(
+        key=key, title=figure.label,
+        values={code: value for (b, code, k), value in values.items() if b == Breakdown.PROVINCE and k == key},
+        names=province_names, zh=zh, text_of=lambda value: figure_text(value, figure.fmt), describe=describe,
+    )
+
+
 def report_context(*, edition: Edition, publication: Publication | None = None,
-                   live: bool = False, chart_key: str | None = None) -> ReportContext:
+                   live: bool = False, chart_key: str | None = None, map_key: str | None = None) -> ReportContext:
     """Everything the report page shows, in at most 7 queries.
 
     Shows the figures of `publication`, or of the edition's latest publication, or the live
@@ -374,6 +398,15 @@ def report_context(*, edition: Edition, publication: Publication | None = None,
         previous_values = current
 
     census = census_for_year(edition.data_year) if population_keys else None
+    province_keys = {k for (b, _g, k) in values if b == Breakdown.PROVINCE}
+    map_choices = [(i.key, figures[i.key].label) for i in indicators if i.key in province_keys]
+    tile_map = None
+    if map_choices:
+        choice_keys = [k for k, _label in map_choices]
+        map_key = map_key if map_key in choice_keys else (
+            MAP_DEFAULT_KEY if MAP_DEFAULT_KEY in choice_keys else choice_keys[0])
+        tile_map = province_tile_map(key=map_key, figure=figures[map_key], values=values,
+                                     province_names=labels[Breakdown.PROVINCE])
 
     previous_year, previous = None, {}
     if edition.previous_id:
@@ -397,4 +430,60 @@ def report_context(*, edition: Edition, publication: Publication | None = None,
         previous_year=previous_year, previous=previous,
         census=census, census_source=(census.source_zh if zh else census.source_en) if census else "",
         census_total=f"{census.total:,}" if census else "",
+        tile_map=tile_map, map_choices=map_choices,
     )
+
+
+# --- one province ------------------------------------------------------------------------
+
+
+@dataclass
+class ProvinceFigure:
+    figure: FigureShown  # the province's value
+    national: str
+    rank: int | None  # 1 = the highest among the provinces with a value; ties share a rank
+    tied: int  # how many provinces share the value (1: none)
+    ranked: int  # how many provinces have a value
+
+
+def province_profile(*, edition: Edition, province: Province, publication: Publication | None = None,
+                     live: bool = False) -> dict:
+    """Every figure of one province next to the national value and its rank among the
+    provinces (ranked in the database; equal values share a rank, the next rank skips).
+    Reads the same figures as the report page: a publication's, or the live ones. 5 queries."""
+    zh = language_is_chinese()
+    if publication is None and not live:
+        publication = Publication.objects.filter(edition=edition).order_by("-revision").first()
+    values = (PublishedValue.objects.filter(publication=publication) if publication is not None
+              else FigureValue.objects.filter(edition=edition))
+    national = dict(values.filter(breakdown=Breakdown.NATIONAL).values_list("key", "value"))
+    ranks = {
+        key: (value, rank, tied, ranked)
+        for key, value, rank, tied, ranked in values.filter(breakdown=Breakdown.PROVINCE, value__isnull=False)
+        .annotate(
+            rank=Window(Rank(), partition_by=[F("key")], order_by=F("value").desc()),
+            tied=Window(Count("key"), partition_by=[F("key"), F("value")]),
+            ranked=Window(Count("key"), partition_by=[F("key")]),
+            # The group again, as a window: a filter on a window runs after the ranking (on a
+            # plain column it would run before, ranking the one province alone).
+            ranked_group=Window(Max("group"), partition_by=[F("key"), F("group")]),
+        )
+        .filter(ranked_group=province.code)
+        .values_list("key", "value", "rank", "tied", "ranked")
+    }
+    sections: dict[str, list[ProvinceFigure]] = {}
+    for indicator in Indicator.objects.filter(edition=edition).order_by("position"):
+        value, rank, tied, ranked = ranks.get(indicator.key, (None, None, 0, 0))
+        if indicator.key not in ranks and indicator.key not in national:
+            continue
+        shown = FigureShown(key=indicator.key, label=(indicator.label_zh if zh else indicator.label_en) or indicator.key,
+                            fmt=indicator.format, section=indicator.section, value=value)
+        sections.setdefault(indicator.section, []).append(ProvinceFigure(
+            figure=shown, national=figure_text(national.get(indicator.key), indicator.format),
+            rank=rank, tied=tied, ranked=ranked,
+        ))
+    return {
+        "province_name": province.name_zh if zh else province.name_en,
+        "publication": publication,
+        "sections": [(section_title(code, zh), rows) for code, rows in sections.items()],
+    }

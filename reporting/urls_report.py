@@ -12,4 +12,5 @@ urlpatterns = [
     path("report/<int:year>/report.pdf", report.report_pdf, name="pdf"),
     path("report/<int:year>/figures.<str:file_type>", report.report_download, name="download"),
     path("report/<int:year>/publish/", report.report_publish, name="publish"),
+    path("report/<int:year>/province/<str:code>/", report.report_province, name="province"),
 ]

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from institutions.models import Province
 from institutions.selectors import user_is_society_admin, user_membership
 from reporting.models import Breakdown, Edition, FigureValue, Publication
 from reporting.selectors_report import (
@@ -23,6 +24,7 @@ from reporting.selectors_report import (
     figures_dataset,
     figures_json,
     language_is_chinese,
+    province_profile,
     report_context,
 )
 from reporting.services.publication import PublicationRefused, edition_publish
@@ -53,7 +55,7 @@ def _context(request, edition: Edition) -> dict:
         publication = get_object_or_404(Publication, edition=edition, revision=int(revision))
     report = report_context(
         edition=edition, publication=publication, live=request.GET.get("live") == "1",
-        chart_key=request.GET.get("chart"),
+        chart_key=request.GET.get("chart"), map_key=request.GET.get("map"),
     )
     return {
         "report": report,
@@ -63,6 +65,25 @@ def _context(request, edition: Edition) -> dict:
         "is_admin": user_is_society_admin(request.user),
         "breakdown_choices": [(b.value, b.label) for b in Breakdown if b != Breakdown.NATIONAL],
     }
+
+
+@login_required
+def report_province(request, year: int, code: str):
+    """Every figure of one province, next to the national value and its rank among the 31."""
+    _require_member(request.user)
+    edition = _edition(year)
+    province = get_object_or_404(Province, code=code)
+    revision = request.GET.get("revision")
+    publication = None
+    if revision:
+        if not revision.isdigit():
+            raise Http404("revision must be a number")
+        publication = get_object_or_404(Publication, edition=edition, revision=int(revision))
+    profile = province_profile(edition=edition, province=province, publication=publication,
+                               live=request.GET.get("live") == "1")
+    return render(request, "reporting/report/province.html", {
+        "edition": edition, "province": province, "zh": language_is_chinese(), **profile,
+    })
 
 
 @login_required

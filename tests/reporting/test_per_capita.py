@@ -157,3 +157,4 @@ def test_the_pdf_carries_the_methods_note(client, edition, three_provinces, monk
     assert response.content.startswith(b"%PDF")
     assert "resident population of the 2020 census" in rendered[0]
     assert 'data-key="positron_units_per_million"' in rendered[0]
+    assert rendered[0].count('class="tile"') == 31  # the map goes into the PDF too
