@@ -379,6 +379,7 @@ class AuditEvent(models.Model):
         MEMBERSHIP = "membership", _("Role changed")
         ACCOUNT = "account", _("Account changed")
         REMINDER = "reminder", _("Reminder sent")
+        OUTLIER = "outlier", _("Outlier marked")
 
     # Indexed only as (edition, at) and (survey_return, at), the two ways the trail is read:
     # an import writes one row per changed value, so each index costs.

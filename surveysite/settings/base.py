@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "csp",
     "institutions",
     "reporting",
+    "analysis",
 ]
 
 MIDDLEWARE = [
