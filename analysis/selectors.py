@@ -198,3 +198,32 @@ def outlier_questions(survey_return, *, zh: bool) -> dict[str, list[str]]:
         if code:
             questions.setdefault(code, []).append(f"{ratio.label_zh if zh else ratio.label_en}: {mark.note}")
     return questions
+
+
+def return_outlier_flags(survey_return, *, zh: bool) -> tuple[list[dict], dict[str, list[dict]]]:
+    """The flagged values of one return for its review page: (every flag with its mark, {item
+    code: flags}) — each flag shown next to its ratio's first numerator item, as the
+    reporter's questions are. Scores the return's peers, i.e. the whole edition's returns."""
+    from analysis.models import OutlierMark
+
+    edition = survey_return.edition
+    flags = [s for s in outlier_scores(edition=edition, province=survey_return.institution.province_id)
+             if s.return_id == survey_return.pk]
+    if not flags:
+        return [], {}
+    ratios = {ratio.key: ratio for ratio in outlier_ratios(edition.year)}
+    marks = {m.key: m for m in OutlierMark.objects.filter(survey_return=survey_return)}
+    groups: dict[str, str] = {}
+    for code, part_of in (Item.objects.filter(edition=edition).exclude(part_of="")
+                          .order_by("position").values_list("code", "part_of")):
+        groups.setdefault(part_of, code)
+    listed, by_item = [], {}
+    for flag in flags:
+        ratio = ratios[flag.key]
+        first = ratio.numerator[0]
+        code = groups.get(first.removeprefix("part_of=")) if first.startswith("part_of=") else first
+        entry = {"flag": flag, "label": ratio.label_zh if zh else ratio.label_en, "mark": marks.get(flag.key)}
+        listed.append(entry)
+        if code:
+            by_item.setdefault(code, []).append(entry)
+    return listed, by_item

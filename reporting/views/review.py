@@ -97,6 +97,9 @@ def return_review(request, pk: int):
     for finding in findings:
         for code in finding.fields:
             findings_by_field.setdefault(code, []).append(finding)
+    from analysis.selectors import return_outlier_flags
+
+    outlier_flags, outliers_by_field = return_outlier_flags(survey_return, zh=language_is_chinese())
     sections = []
     for section in questionnaire.sections:
         rows = []
@@ -111,6 +114,7 @@ def return_review(request, pk: int):
                 "changed": code in changed_codes,
                 "applies": questionnaire.applies(code, values),
                 "findings": findings_by_field.get(code, []),
+                "outliers": outliers_by_field.get(code, []),
             })
         sections.append({"section": section, "rows": rows})
     can_review = services.user_can_review(user=request.user, survey_return=survey_return)
@@ -138,4 +142,5 @@ def return_review(request, pk: int):
         "send_back_form": send_back_form,
         "reopen_form": reopen_form,
         "item_comment_prefix": ITEM_COMMENT_PREFIX,
+        "outlier_flags": outlier_flags,
     })

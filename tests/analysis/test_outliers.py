@@ -135,3 +135,14 @@ def test_reviewers_find_the_list_from_the_menu(client, edition, peers):
     assert response["Location"] == reverse("analysis:outliers", args=[2024])
     chinese = client.get(reverse("analysis:outliers", args=[2024]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "同级医院离群值" in chinese and "每张核素治疗床位治疗例次" in chinese
+
+
+def test_the_review_page_shows_the_flags_next_to_the_fields(client, edition, peers):
+    target = peers["secondary", 9, "11"]
+    client.force_login(liaison("11"))
+    page = client.get(reverse("entry:review", args=[target.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="outlier-flags"' in page
+    assert "Treatments per therapy bed</strong>: 9.00" in page
+    assert page.count('data-outlier="tx_per_bed"') == 1  # next to the first treatment item
+    ordinary = client.get(reverse("entry:review", args=[peers["tertiary_a", 12, "11"].pk])).content.decode()
+    assert 'data-testid="outlier-flags"' not in ordinary
