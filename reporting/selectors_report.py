@@ -487,3 +487,61 @@ def province_profile(*, edition: Edition, province: Province, publication: Publi
         "publication": publication,
         "sections": [(section_title(code, zh), rows) for code, rows in sections.items()],
     }
+
+
+# --- trends across editions --------------------------------------------------------------
+
+
+def figure_trends(*, edition: Edition) -> list[dict]:
+    """Each figure of `edition` (growth figures aside) across every edition up to it that has
+    it: an edition's computed national figures when it has any, else the totals it published
+    (2019 is known only by those). [{key, label, fmt, points: [(year, value)], svg...}] for
+    the figures with at least two editions, in report order. 4 queries."""
+    zh = language_is_chinese()
+    editions = list(Edition.objects.filter(year__lte=edition.year).order_by("year").values_list("pk", "year"))
+    computed: dict[int, dict[str, Decimal]] = {}
+    for edition_id, key, value in FigureValue.objects.filter(
+        edition_id__in=[pk for pk, _year in editions], breakdown=Breakdown.NATIONAL
+    ).values_list("edition_id", "key", "value"):
+        computed.setdefault(edition_id, {})[key] = value
+    published: dict[int, dict[str, Decimal]] = {}
+    for edition_id, key, value in PublishedFigure.objects.filter(
+        edition_id__in=[pk for pk, _year in editions if pk not in computed]
+    ).values_list("edition_id", "key", "value"):
+        published.setdefault(edition_id, {})[key] = value
+    trends = []
+    for indicator in Indicator.objects.filter(edition=edition).order_by("position"):
+        if indicator.definition.startswith("growth("):
+            continue
+        points = []
+        for edition_id, year in editions:
+            value = computed.get(edition_id, published.get(edition_id, {})).get(indicator.key)
+            if value is not None:
+                points.append((year, value))
+        if len(points) < 2:
+            continue
+        trends.append({
+            "key": indicator.key, "label": (indicator.label_zh if zh else indicator.label_en) or indicator.key,
+            "points": [{"year": year, "text": figure_text(value, indicator.format)} for year, value in points],
+            "values": points, "line": _sparkline(points),
+        })
+    return trends
+
+
+def _sparkline(points: list[tuple[int, Decimal]], width: int = 120, height: int = 28) -> str:
+    """SVG polyline points of the values over the years (the lowest value at the bottom)."""
+    years = [year for year, _value in points]
+    values = [float(value) for _year, value in points]
+    span_x = (max(years) - min(years)) or 1
+    low, high = min(values), max(values)
+    span_y = (high - low) or 1
+    return " ".join(
+        f"{4 + (year - min(years)) / span_x * (width - 8):.1f},{height - 4 - (value - low) / span_y * (height - 8):.1f}"
+        for year, value in zip(years, values, strict=True)
+    )
+
+
+def trend_export_rows(*, edition: Edition) -> list[list]:
+    """[edition, "national", "national", key, value] of every edition in figure_trends."""
+    return [[year, "national", "national", trend["key"], value]
+            for trend in figure_trends(edition=edition) for year, value in trend["values"]]

@@ -21,11 +21,13 @@ from institutions.selectors import user_is_society_admin, user_membership
 from reporting.models import Breakdown, Edition, FigureValue, Publication
 from reporting.selectors_report import (
     figure_export_rows,
+    figure_trends,
     figures_dataset,
     figures_json,
     language_is_chinese,
     province_profile,
     report_context,
+    trend_export_rows,
 )
 from reporting.services.publication import PublicationRefused, edition_publish
 
@@ -64,6 +66,7 @@ def _context(request, edition: Edition) -> dict:
         "zh": language_is_chinese(),
         "is_admin": user_is_society_admin(request.user),
         "breakdown_choices": [(b.value, b.label) for b in Breakdown if b != Breakdown.NATIONAL],
+        "trends": figure_trends(edition=edition) if report.has_figures else [],
     }
 
 
@@ -128,14 +131,17 @@ def report_download(request, year: int, file_type: str):
         raise Http404("unknown file type")
     edition = _edition(year)
     by = request.GET.get("by", "all")
-    if by not in {"all", "national", *Breakdown.values}:
+    if by not in {"all", "national", "trends", *Breakdown.values}:
         raise Http404("unknown breakdown")
     publication = None
     if request.GET.get("revision", "").isdigit():
         publication = get_object_or_404(Publication, edition=edition, revision=int(request.GET["revision"]))
-    rows = figure_export_rows(
-        edition=edition, breakdown=None if by == "national" else by, publication=publication
-    )
+    if by == "trends":  # every edition's national value of each figure, one row per edition
+        rows = trend_export_rows(edition=edition)
+    else:
+        rows = figure_export_rows(
+            edition=edition, breakdown=None if by == "national" else by, publication=publication
+        )
     if file_type == "json":
         body = json.dumps(figures_json(rows), ensure_ascii=False, indent=1)
     elif file_type == "csv":
