@@ -41,7 +41,6 @@ PLACES = {"int": 0, "pct0": 0, "pct1": 1, "pct2": 2, "dec1": 1, "dec2": 2}
 BREAKDOWN_TABLE_KEYS = [
     "dept_total", "svc_pet_pct", "positron_units", "single_photon_units", "cyclotron_units",
     "pet_exam_total", "sp_exam_total", "rpt_performs_n", "tx_total", "staff_total",
-    "positron_units_per_million", "staff_per_million",
 ]
 CHART_DEFAULT_KEY = "positron_units"
 MAP_DEFAULT_KEY = "positron_units_per_million"

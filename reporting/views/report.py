@@ -67,6 +67,7 @@ def _context(request, edition: Edition) -> dict:
         "is_admin": user_is_society_admin(request.user),
         "breakdown_choices": [(b.value, b.label) for b in Breakdown if b != Breakdown.NATIONAL],
         "trends": figure_trends(edition=edition) if report.has_figures else [],
+        "map_chosen": bool(request.GET.get("map")),
     }
 
 

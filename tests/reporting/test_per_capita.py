@@ -132,9 +132,9 @@ def test_the_report_shows_per_capita_figures_and_the_methods_note(client, editio
     assert 'data-key="tx_per_100k">0.0<' in english  # national, 1 decimal
     assert "resident population of the 2020 census" in english and "1,409,778,724 people" in english
     assert "A province's figures count the departments located in it" in english
-    # The ownership and level charts and tables say why they have no per-capita value.
-    assert english.count("No population for this breakdown") == 4
-    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    # The ownership and level charts of a per-capita figure say why they have no bars.
+    assert english.count("No population for this breakdown") == 2
+    chinese = client.get(url + "?chart=tx_per_100k", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "人均指标" in chinese and "第七次全国人口普查公报" in chinese
     assert "各省份的指标统计的是位于该省份的科室" in chinese
     assert "此分类没有对应的人口数" in chinese
