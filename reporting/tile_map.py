@@ -46,6 +46,10 @@ def quantile_breaks(values: list[Decimal], classes: int = len(PALETTE)) -> list[
     return breaks
 
 
+def _range_text(low: str, high: str) -> str:
+    return low if low == high else f"{low} – {high}"
+
+
 def value_class(value: Decimal, breaks: list[Decimal]) -> int:
     """0 for the lowest class; a value equal to a bound starts that bound's class."""
     return sum(1 for bound in breaks if value >= bound)
@@ -98,7 +102,7 @@ def tile_map_build(*, key: str, title: str, values: dict[str, Decimal | None], n
             break
         members = [v for v in present if value_class(v, breaks) == klass]
         result.legend.append({"fill": PALETTE[klass], "ink": "#fff" if klass >= DARK_FROM else "#212529",
-                              "text": f"{text_of(min(members))} – {text_of(max(members))}"})
+                              "text": _range_text(text_of(min(members)), text_of(max(members)))})
     result.description = describe(len(result.legend), sum(1 for v in values.values() if v is None)
                                   + len(set(TILES) - set(values)))
     return result

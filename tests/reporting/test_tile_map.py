@@ -44,7 +44,7 @@ def test_the_map_colours_tiles_by_class_and_greys_missing_ones():
     assert tiles["12"].klass is None and tiles["12"].fill == "#e9ecef"
     assert tiles["11"].label == "BJ" and tiles["11"].name == "Beijing"
     assert built.description == "5 classes, 26 grey"
-    assert [entry["text"] for entry in built.legend] == ["10 – 10", "20 – 20", "30 – 30", "40 – 40", "50 – 50"]
+    assert [entry["text"] for entry in built.legend] == ["10", "20", "30", "40", "50"]
     chinese = tile_map_build(key="k", title="T", values=values, names={}, zh=True, text_of=str,
                              describe=lambda classes, missing: "")
     assert {t.code: t.label for t in chinese.tiles}["23"] == "黑龙江"
@@ -122,3 +122,12 @@ def test_the_province_page_reads_a_fixed_number_of_queries(edition, four_provinc
         profile = province_profile(edition=edition, province=Province.objects.get(code="11"), live=True)
     assert FigureValue.objects.filter(edition=edition, breakdown="province", group="11").count() > 100
     assert profile["sections"]
+
+
+@pytest.mark.sqlite
+def test_the_legend_gives_each_class_its_range():
+    values = {code: Decimal(n) for n, code in enumerate(sorted(TILES))}  # 0 … 30
+    built = tile_map_build(key="k", title="T", values=values, names={}, zh=False, text_of=str,
+                           describe=lambda classes, missing: "")
+    # 31 values in fifths: bounds at the 6th, 12th, 18th and 24th values.
+    assert [entry["text"] for entry in built.legend] == ["0 – 5", "6 – 11", "12 – 17", "18 – 23", "24 – 30"]
