@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('reporting', '0007_audit_event_outlier_kind'),
+        ('reporting', '0008_audit_event_outlier_kind'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

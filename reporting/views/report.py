@@ -19,16 +19,15 @@ from django.views.decorators.http import require_http_methods
 from institutions.models import Province
 from institutions.selectors import user_is_society_admin, user_membership
 from reporting.models import Breakdown, Edition, FigureValue, Publication
+from reporting.selectors import edition_for_report
 from reporting.selectors_report import (
-    figure_export_rows,
     figure_trends,
-    figures_dataset,
-    figures_json,
     language_is_chinese,
     province_profile,
     report_context,
     trend_export_rows,
 )
+from reporting.services.exports import figure_download_rows, figures_csv, figures_json, figures_xlsx
 from reporting.services.publication import PublicationRefused, edition_publish
 
 DOWNLOAD_TYPES = {
@@ -93,9 +92,7 @@ def report_province(request, year: int, code: str):
 @login_required
 def report_index(request):
     _require_member(request.user)
-    edition = (
-        Edition.objects.filter(indicators__isnull=False).distinct().order_by("-year").first()
-    )
+    edition = edition_for_report()
     if edition is None:
         raise Http404(_("No edition has a report definition yet."))
     return redirect("report:page", year=edition.year)
@@ -138,17 +135,17 @@ def report_download(request, year: int, file_type: str):
     if request.GET.get("revision", "").isdigit():
         publication = get_object_or_404(Publication, edition=edition, revision=int(request.GET["revision"]))
     if by == "trends":  # every edition's national value of each figure, one row per edition
-        rows = trend_export_rows(edition=edition)
+        rows = figure_download_rows(edition=edition, rows=trend_export_rows(edition=edition))
     else:
-        rows = figure_export_rows(
+        rows = figure_download_rows(
             edition=edition, breakdown=None if by == "national" else by, publication=publication
         )
     if file_type == "json":
         body = json.dumps(figures_json(rows), ensure_ascii=False, indent=1)
     elif file_type == "csv":
-        body = figures_dataset(rows, for_spreadsheet=False).export("csv")
+        body = figures_csv(rows, for_excel=True)  # people open it in Excel
     else:
-        body = figures_dataset(rows, for_spreadsheet=True).export("xlsx")
+        body = figures_xlsx(rows)
     response = HttpResponse(body, content_type=DOWNLOAD_TYPES[file_type])
     response["Content-Disposition"] = f'attachment; filename="figures-{edition.year}-{by}.{file_type}"'
     return response

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reporting', '0005_audit_event_subjects'),
+        ('reporting', '0006_audit_source_demo'),
     ]
 
     operations = [

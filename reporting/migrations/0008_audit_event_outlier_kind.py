@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reporting', '0006_indicator_decimal_formats'),
+        ('reporting', '0007_indicator_decimal_formats'),
     ]
 
     operations = [
