@@ -44,8 +44,17 @@ def _terms(text: str, *, where: str) -> tuple[str, ...]:
     return terms
 
 
+def edition_outlier_ratios(edition) -> list[OutlierRatio]:
+    """The ratios of an edition: from its own definition folder, or, for an edition loaded
+    from another edition's folder (the demo's open edition, version "2024.2+demo"), from that one."""
+    ratios = outlier_ratios(edition.year)
+    if not ratios and edition.definition_version[:4].isdigit():
+        ratios = outlier_ratios(int(edition.definition_version[:4]))
+    return ratios
+
+
 def outlier_ratios(year: int) -> list[OutlierRatio]:
-    """The edition's ratios (an empty list when its folder has no outliers.csv)."""
+    """The ratios of a definition folder (an empty list when it has no outliers.csv)."""
     path = DEFINITIONS_DIR / str(year) / "outliers.csv"
     if not path.exists():
         return []

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from analysis.definitions import OutlierRatio, outlier_ratios
+from analysis.definitions import OutlierRatio, edition_outlier_ratios
 from reporting.models import Edition, Item, ReturnStatus
 
 SCORED_STATUSES = (ReturnStatus.SUBMITTED, ReturnStatus.REVIEWED, ReturnStatus.APPROVED)
@@ -151,7 +151,7 @@ def outlier_scores(*, edition: Edition, flagged_only: bool = True, province: str
     if "hospital_level" not in items:
         return []
     found = []
-    for ratio in outlier_ratios(edition.year):
+    for ratio in edition_outlier_ratios(edition):
         if keys and ratio.key not in keys:
             continue
         sql, params = _ratio_sql(ratio, items)
@@ -180,7 +180,7 @@ def outlier_questions(survey_return, *, zh: bool) -> dict[str, list[str]]:
     marks = list(OutlierMark.objects.filter(survey_return=survey_return, status=OutlierMarkStatus.FOLLOW_UP))
     if not marks:
         return {}
-    ratios = {ratio.key: ratio for ratio in outlier_ratios(survey_return.edition.year)}
+    ratios = {ratio.key: ratio for ratio in edition_outlier_ratios(survey_return.edition)}
     groups = {}
     wanted = {ratios[m.key].numerator[0].removeprefix("part_of=") for m in marks
               if m.key in ratios and ratios[m.key].numerator[0].startswith("part_of=")}
@@ -211,7 +211,7 @@ def return_outlier_flags(survey_return, *, zh: bool) -> tuple[list[dict], dict[s
              if s.return_id == survey_return.pk]
     if not flags:
         return [], {}
-    ratios = {ratio.key: ratio for ratio in outlier_ratios(edition.year)}
+    ratios = {ratio.key: ratio for ratio in edition_outlier_ratios(edition)}
     marks = {m.key: m for m in OutlierMark.objects.filter(survey_return=survey_return)}
     groups: dict[str, str] = {}
     for code, part_of in (Item.objects.filter(edition=edition).exclude(part_of="")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from analysis.definitions import outlier_ratios
+from analysis.definitions import edition_outlier_ratios
 from analysis.models import OutlierMark, OutlierMarkStatus
 from reporting.models import AuditEvent, AuditSource, SurveyReturn
 
@@ -22,7 +22,7 @@ def outlier_mark(*, survey_return: SurveyReturn, key: str, status: str, note: st
     return. A mark never blocks submission or approval."""
     if status not in OutlierMarkStatus.values:
         raise OutlierMarkRefused(f"status: must be one of {', '.join(OutlierMarkStatus.values)}")
-    if key not in {ratio.key for ratio in outlier_ratios(survey_return.edition.year)}:
+    if key not in {ratio.key for ratio in edition_outlier_ratios(survey_return.edition)}:
         raise OutlierMarkRefused(f"key: '{key}' is not a ratio of this edition's outliers.csv")
     note = note.strip()
     if status == OutlierMarkStatus.FOLLOW_UP and not note:

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from analysis.definitions import outlier_ratios
+from analysis.definitions import edition_outlier_ratios
 from analysis.models import OutlierMark
 from analysis.selectors import outlier_scores
 from analysis.services import OutlierMarkRefused, outlier_mark
@@ -33,11 +33,11 @@ def _reviewer_province(user) -> str | None:
 
 @login_required
 def outlier_index(request):
-    """The newest edition whose definition has outliers.csv."""
+    """The newest edition whose definition has outliers.csv (the open one, in the demo)."""
     _reviewer_province(request.user)
-    for year in Edition.objects.order_by("-year").values_list("year", flat=True):
-        if outlier_ratios(year):
-            return redirect("analysis:outliers", year=year)
+    for edition in Edition.objects.order_by("-year"):
+        if edition_outlier_ratios(edition):
+            return redirect("analysis:outliers", year=edition.year)
     raise Http404(_("No edition defines peer outliers."))
 
 
@@ -46,7 +46,7 @@ def outlier_list(request, year: int):
     own_province = _reviewer_province(request.user)
     edition = get_object_or_404(Edition, year=year)
     zh = language_is_chinese()
-    ratios = {ratio.key: ratio for ratio in outlier_ratios(edition.year)}
+    ratios = {ratio.key: ratio for ratio in edition_outlier_ratios(edition)}
     key = request.GET.get("key") or None
     level = request.GET.get("level") or None
     province = own_province or request.GET.get("province") or None

@@ -146,3 +146,14 @@ def test_the_review_page_shows_the_flags_next_to_the_fields(client, edition, pee
     assert page.count('data-outlier="tx_per_bed"') == 1  # next to the first treatment item
     ordinary = client.get(reverse("entry:review", args=[peers["tertiary_a", 12, "11"].pk])).content.decode()
     assert 'data-testid="outlier-flags"' not in ordinary
+
+
+@pytest.mark.sqlite
+def test_an_edition_loaded_from_another_folder_uses_its_ratios():
+    from analysis.definitions import edition_outlier_ratios
+    from reporting.models import Edition
+
+    demo = Edition(year=2026, definition_version="2024.2+demo")  # the demo's open edition
+    assert [r.key for r in edition_outlier_ratios(demo)][:3] == ["pet_exams_per_pet_ct", "sp_exams_per_sp_unit",
+                                                                  "tx_per_bed"]
+    assert edition_outlier_ratios(Edition(year=2019, definition_version="2019.1")) == []
