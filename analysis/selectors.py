@@ -63,9 +63,10 @@ def modified_z_scores(values: list[float], *, min_peers: int) -> list[float | No
     return [None] * len(values)
 
 
-def _ratio_sql(ratio: OutlierRatio, items: dict[str, tuple[int, str]]) -> tuple[str, list]:
-    """SELECT return_id, province, hospital_level, peer_province, value of every scored return
-    with a value."""
+def _ratios_sql(ratios: list[OutlierRatio], items: dict[str, tuple[int, str]]) -> str:
+    """SELECT key_, return_id, province, hospital_level, peer_province, value: every ratio of
+    every scored return with a value, from one pass over the returns' answers (the items any
+    ratio needs), whatever the number of ratios. Parameters: the edition, then the statuses."""
     def ids(terms):
         found = []
         for term in terms:
@@ -76,100 +77,116 @@ def _ratio_sql(ratio: OutlierRatio, items: dict[str, tuple[int, str]]) -> tuple[
                 found.append(items[term][0])
         return found
 
-    numerator, denominator = ids(ratio.numerator), ids(ratio.denominator)
-    level_id = items["hospital_level"][0]
-    every = sorted(set(numerator + denominator + [level_id]))
-
     def total(found):
         listed = ", ".join(str(i) for i in found) or "NULL"
         return f"SUM(CASE WHEN a.item_id IN ({listed}) THEN a.int_value ELSE 0 END)"
 
-    value = "num * 1.0 / den" if denominator else "num * 1.0"
-    having = "den > 0" if denominator else "num IS NOT NULL"
-    peer_province = "province" if "province" in ratio.peers else "''"
+    level_id = items["hospital_level"][0]
+    every, columns, branches = {level_id}, [], []
+    for number, ratio in enumerate(ratios, start=1):
+        numerator, denominator = ids(ratio.numerator), ids(ratio.denominator)
+        every.update(numerator + denominator)
+        columns.append(f"{total(numerator)} AS n_{number}")
+        if denominator:
+            columns.append(f"{total(denominator)} AS d_{number}")
+        value, having = ((f"n_{number} * 1.0 / d_{number}", f"d_{number} > 0") if denominator
+                         else (f"n_{number} * 1.0", "1 = 1"))
+        peer_province = "province" if "province" in ratio.peers else "''"
+        branches.append(
+            f"SELECT {_literal(ratio.key)} AS key_, return_id, province, hospital_level,"
+            f" {peer_province} AS peer_province, {value} AS value FROM per_return"
+            f" WHERE {having} AND hospital_level <> ''"
+        )
     statuses = ", ".join(["%s"] * len(SCORED_STATUSES))
-    sql = (
-        f"SELECT return_id, province, hospital_level, {peer_province} AS peer_province, {value} AS value FROM ("
-        " SELECT r.id AS return_id, i.province_id AS province,"
-        f" COALESCE(MAX(CASE WHEN a.item_id = {level_id} THEN a.text_value END), '') AS hospital_level,"
-        f" {total(numerator)} AS num, {total(denominator) if denominator else '0'} AS den"
-        " FROM reporting_surveyreturn r JOIN institutions_institution i ON i.id = r.institution_id"
+    per_return = (
+        "SELECT r.id AS return_id, i.province_id AS province,"
+        f" COALESCE(MAX(CASE WHEN a.item_id = {level_id} THEN a.text_value END), '') AS hospital_level, "
+        + ", ".join(columns)
+        + " FROM reporting_surveyreturn r JOIN institutions_institution i ON i.id = r.institution_id"
         " JOIN reporting_answer a ON a.survey_return_id = r.id"
-        f" AND a.item_id IN ({', '.join(str(i) for i in every)})"
+        f" AND a.item_id IN ({', '.join(str(i) for i in sorted(every))})"
         f" WHERE r.edition_id = %s AND r.status IN ({statuses})"
-        " GROUP BY r.id, i.province_id) per_return"
-        f" WHERE {having} AND hospital_level <> ''"
+        " GROUP BY r.id, i.province_id"
     )
-    return sql, [None, *SCORED_STATUSES]  # the edition id goes first
+    return f"WITH per_return AS ({per_return}) " + " UNION ALL ".join(branches)
 
 
-def _scores_postgresql(ratio: OutlierRatio, ratios_sql: str, params: list) -> list[tuple]:
+def _literal(key: str) -> str:
+    # Keys come from the definition file; only plain codes are inlined.
+    if not key.replace("_", "").isalnum():
+        raise ValueError(f"outliers.csv: key '{key}' may only contain letters, digits and _")
+    return f"'{key}'"
+
+
+def _scores_postgresql(ratios: list[OutlierRatio], ratios_sql: str, params: list) -> list[tuple]:
+    min_peers = " ".join(f"WHEN {_literal(r.key)} THEN {int(r.min_peers)}" for r in ratios)
     sql = (
-        f"WITH ratios AS ({ratios_sql}),"
-        " stats AS (SELECT hospital_level, peer_province, COUNT(*) AS n,"
+        f"WITH ratios AS (SELECT * FROM ({ratios_sql}) every_ratio),"
+        " stats AS (SELECT key_, hospital_level, peer_province, COUNT(*) AS n,"
         " percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median"
-        " FROM ratios GROUP BY hospital_level, peer_province),"
-        " spread AS (SELECT r.hospital_level, r.peer_province,"
+        " FROM ratios GROUP BY key_, hospital_level, peer_province),"
+        " spread AS (SELECT r.key_, r.hospital_level, r.peer_province,"
         " percentile_cont(0.5) WITHIN GROUP (ORDER BY ABS(r.value - s.median)) AS mad,"
         " AVG(ABS(r.value - s.median)) AS mean_ad"
-        " FROM ratios r JOIN stats s ON s.hospital_level = r.hospital_level AND s.peer_province = r.peer_province"
-        " GROUP BY r.hospital_level, r.peer_province)"
-        " SELECT r.return_id, r.province, r.hospital_level, r.value::float8, s.median, s.n,"
-        f" CASE WHEN s.n < %s THEN NULL WHEN p.mad > 0 THEN {CONSISTENCY} * (r.value - s.median) / p.mad"
+        " FROM ratios r JOIN stats s ON s.key_ = r.key_ AND s.hospital_level = r.hospital_level"
+        " AND s.peer_province = r.peer_province GROUP BY r.key_, r.hospital_level, r.peer_province)"
+        " SELECT r.key_, r.return_id, r.province, r.hospital_level, r.value::float8, s.median, s.n,"
+        f" CASE WHEN s.n < (CASE r.key_ {min_peers} END) THEN NULL"
+        f" WHEN p.mad > 0 THEN {CONSISTENCY} * (r.value - s.median) / p.mad"
         f" WHEN p.mean_ad > 0 THEN (r.value - s.median) / ({MEAN_AD_FACTOR} * p.mean_ad) END AS score"
-        " FROM ratios r JOIN stats s ON s.hospital_level = r.hospital_level AND s.peer_province = r.peer_province"
-        " JOIN spread p ON p.hospital_level = r.hospital_level AND p.peer_province = r.peer_province"
+        " FROM ratios r JOIN stats s ON s.key_ = r.key_ AND s.hospital_level = r.hospital_level"
+        " AND s.peer_province = r.peer_province"
+        " JOIN spread p ON p.key_ = r.key_ AND p.hospital_level = r.hospital_level AND p.peer_province = r.peer_province"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, ratio.min_peers])
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def _scores_portable(ratio: OutlierRatio, ratios_sql: str, params: list) -> list[tuple]:
+def _scores_portable(ratios: list[OutlierRatio], ratios_sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(ratios_sql, params)
         rows = cursor.fetchall()
+    min_peers = {ratio.key: ratio.min_peers for ratio in ratios}
     groups: dict[tuple, list] = {}
     for row in rows:
-        groups.setdefault((row[2], row[3]), []).append(row)
+        groups.setdefault((row[0], row[3], row[4]), []).append(row)
     result = []
-    for members in groups.values():
-        values = [float(m[4]) for m in members]
-        scores = modified_z_scores(values, min_peers=ratio.min_peers)
+    for (key, _level, _peer_province), members in groups.items():
+        values = [float(m[5]) for m in members]
+        scores = modified_z_scores(values, min_peers=min_peers[key])
         median = statistics.median(values)
         for member, value, score in zip(members, values, scores, strict=True):
-            result.append((member[0], member[1], member[2], value, median, len(members), score))
+            result.append((key, member[1], member[2], member[3], value, median, len(members), score))
     return result
 
 
 def outlier_scores(*, edition: Edition, flagged_only: bool = True, province: str | None = None,
                    keys: list[str] | None = None) -> list[OutlierScore]:
     """Every scored value of the edition's returns (or only the flagged ones), most unusual
-    first. Peers are always all the edition's returns; `province` only narrows the result."""
+    first. Peers are always all the edition's returns; `province` only narrows the result.
+    One statement for every ratio."""
     items = {code: (pk, part_of) for pk, code, part_of in
              Item.objects.filter(edition=edition).values_list("pk", "code", "part_of")}
-    if "hospital_level" not in items:
+    ratios = [r for r in edition_outlier_ratios(edition) if not keys or r.key in keys]
+    if "hospital_level" not in items or not ratios:
         return []
+    thresholds = {ratio.key: float(ratio.threshold) for ratio in ratios}
+    sql = _ratios_sql(ratios, items)
+    compute = _scores_postgresql if connection.vendor == "postgresql" else _scores_portable
     found = []
-    for ratio in edition_outlier_ratios(edition):
-        if keys and ratio.key not in keys:
-            continue
-        sql, params = _ratio_sql(ratio, items)
-        params[0] = edition.pk
-        compute = _scores_postgresql if connection.vendor == "postgresql" else _scores_portable
-        for return_id, return_province, level, value, median, peers, score in compute(ratio, sql, params):
-            flagged = score is not None and abs(score) > float(ratio.threshold)
-            if (flagged or not flagged_only) and (province is None or return_province == province):
-                found.append(OutlierScore(
-                    return_id=return_id, key=ratio.key, province=return_province, hospital_level=level,
-                    value=float(value), median=float(median), peers=peers,
-                    score=None if score is None else float(score), flagged=flagged,
-                ))
+    for key, return_id, return_province, level, value, median, peers, score in compute(
+        ratios, sql, [edition.pk, *SCORED_STATUSES]
+    ):
+        flagged = score is not None and abs(score) > thresholds[key]
+        if (flagged or not flagged_only) and (province is None or return_province == province):
+            found.append(OutlierScore(
+                return_id=return_id, key=key, province=return_province, hospital_level=level,
+                value=float(value), median=float(median), peers=peers,
+                score=None if score is None else float(score), flagged=flagged,
+            ))
     found.sort(key=lambda s: (-(abs(s.score) if s.score is not None else -1), s.return_id, s.key))
     return found
-
-
-__all__ = ["OutlierScore", "modified_z_scores", "outlier_scores"]
 
 
 def outlier_questions(survey_return, *, zh: bool) -> dict[str, list[str]]:
