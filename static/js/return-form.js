@@ -107,22 +107,6 @@
     });
   }
 
-  // Keep the focused field clear of the sticky save bar (and of the section menu on narrow
-  // screens) when the keyboard moves through the form.
-  var actions = document.getElementById("entry-actions");
-  form.addEventListener("focusin", function (event) {
-    var target = event.target;
-    if (!actions || actions.contains(target)) { return; }
-    var box = target.getBoundingClientRect();
-    var bar = actions.getBoundingClientRect();
-    if (box.bottom > bar.top - 8) {
-      window.scrollBy(0, box.bottom - bar.top + 16);
-      return;
-    }
-    var menu = sectionMenu && !wide.matches ? sectionMenu.getBoundingClientRect() : null;
-    if (menu && box.top < menu.bottom + 8) { window.scrollBy(0, box.top - menu.bottom - 16); }
-  });
-
   // Ctrl+S (Cmd+S on a Mac) saves a draft, from anywhere on the page.
   var saveButton = form.querySelector("[data-testid=save]");
   document.addEventListener("keydown", function (event) {
