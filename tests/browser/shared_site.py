@@ -23,7 +23,7 @@ from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
 
 from institutions.services import province_list_load
-from reporting.models import Edition, ReturnStatus
+from reporting.models import Edition, Item, ReturnStatus
 from reporting.services import returns as return_services
 from reporting.services.aggregation import edition_figures_compute
 from tests import factories
@@ -62,8 +62,8 @@ def _editions_loaded() -> Edition:
 def _dataset(url: str) -> SharedSite:
     """An open 2024 edition seen by one reporter (Beijing), the Beijing liaison and an admin.
 
-    - ``own``: the reporter's draft, every answer consistent (the clean form), saved through
-      the service so its history has entries;
+    - ``own``: the reporter's draft, half filled in and consistent (the clean form: no error,
+      no warning), saved through the service so its history has entries;
     - ``faulty``: a Beijing draft whose stored answers break rules (errors and warnings);
     - ``submitted``: a Beijing return submitted, sent back with comments, fixed, resubmitted
       (the review page with changes and comments);
@@ -87,7 +87,11 @@ def _dataset(url: str) -> SharedSite:
     reporter, liaison, admin = (site.users[role] for role in ROLES)
 
     own = return_services.return_start(edition=edition, institution=own_institution, actor=reporter)
-    return_services.return_values_save(survey_return=own, values=clean, actor=reporter, expected_version=own.version)
+    # Half done: the last sections are still empty (consistent: empty sums agree).
+    later = set(Item.objects.filter(edition=edition, section__code__in=["in_vitro", "personnel", "education"])
+                .values_list("code", flat=True))
+    return_services.return_values_save(survey_return=own, values={c: v for c, v in clean.items() if c not in later},
+                                       actor=reporter, expected_version=own.version)
     site.returns["own"] = own
 
     faulty_values = {**clean, "title_senior": 9, "pmr_exam_tumor": 12}  # a sum error and a warning

@@ -10,6 +10,7 @@ import pytest
 
 from reporting.models import Answer
 from tests.browser.shared_site import LANGUAGES, shared_site  # noqa: F401 - the module fixture
+from tests.browser.test_entry_flow import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -82,6 +83,8 @@ def test_the_section_menu_on_a_phone(shared_site):  # noqa: F811
         assert "已答" in summary.inner_text()
         summary.click()
         assert menu.get_attribute("open") is not None
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "entry-phone-zh.png"))
         page.locator("[data-progress-section=personnel]").click()
         page.wait_for_function("location.hash === '#section-personnel'")
         page.wait_for_function("!document.querySelector('details.entry-nav').open")
