@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -122,3 +123,25 @@ class Membership(models.Model):
     def __str__(self):
         scope = self.institution or self.province or _("national")
         return f"{self.user} · {self.get_role_display()} · {scope}"
+
+    def clean(self):
+        # The database constraint says the same; this says it next to the field to fix.
+        errors = {}
+        if self.role == Role.REPORTER:
+            if not self.institution_id:
+                errors["institution"] = _("A reporter needs the institution they report for.")
+            if self.province_id:
+                errors["province"] = _("Leave the province empty: a reporter's province is their institution's.")
+        elif self.role == Role.LIAISON:
+            if not self.province_id:
+                errors["province"] = _("A provincial liaison needs their province.")
+            if self.institution_id:
+                errors["institution"] = _("Leave the institution empty for a provincial liaison.")
+        elif self.role == Role.ADMIN:
+            if self.institution_id:
+                errors["institution"] = _("Leave the institution empty for a society admin (national).")
+            if self.province_id:
+                errors["province"] = _("Leave the province empty for a society admin (national).")
+        if errors:
+            raise ValidationError(errors)
+

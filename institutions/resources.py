@@ -8,7 +8,7 @@ from institutions.models import HospitalLevel, Institution, Ownership, Province
 INSTITUTION_COLUMNS = ["code", "name", "province", "city", "ownership", "hospital_level"]
 
 
-def _text(value) -> str:
+def cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -23,7 +23,7 @@ class ProvinceCodeWidget(widgets.ForeignKeyWidget):
         super().__init__(Province, field="code")
 
     def clean(self, value, row=None, **kwargs):
-        text = _text(value)
+        text = cell_text(value)
         if not text:
             raise ValueError("province is required (two-digit code, e.g. 11 for Beijing)")
         province = (
@@ -45,7 +45,7 @@ class CodeChoiceWidget(widgets.Widget):
         self.field_name = field_name
 
     def clean(self, value, row=None, **kwargs):
-        text = _text(value)
+        text = cell_text(value)
         if not text:
             return ""
         for code, label in self.choices.choices:
@@ -68,7 +68,7 @@ class CodeChoiceWidget(widgets.Widget):
 
 class TextWidget(widgets.CharWidget):
     def clean(self, value, row=None, **kwargs):
-        return _text(value)
+        return cell_text(value)
 
 
 class InstitutionResource(resources.ModelResource):

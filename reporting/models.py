@@ -361,17 +361,28 @@ class AuditSource(models.TextChoices):
 
 
 class AuditEvent(models.Model):
-    """Who changed what, when: one row per value change or status change."""
+    """Who changed what, when: one row per value, status, edition, registry or role change.
+
+    A return's events name the return; other events name what they changed in ``subject_*``
+    (content type, primary key and a label that outlives a rename or a deletion), and the
+    institution they concern, if any. Registry and account events belong to no edition.
+    """
 
     class Kind(models.TextChoices):
         VALUE = "value", _("Value changed")
         STATUS = "status", _("Status changed")
         EDITION = "edition", _("Edition changed")
         EXTENSION = "extension", _("Extension granted")
+        INSTITUTION = "institution", _("Institution changed")
+        MEMBERSHIP = "membership", _("Role changed")
+        ACCOUNT = "account", _("Account changed")
+        REMINDER = "reminder", _("Reminder sent")
 
     # Indexed only as (edition, at) and (survey_return, at), the two ways the trail is read:
     # an import writes one row per changed value, so each index costs.
-    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="+", db_index=False)
+    edition = models.ForeignKey(
+        Edition, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
     survey_return = models.ForeignKey(
         SurveyReturn,
         on_delete=models.CASCADE,
@@ -380,6 +391,17 @@ class AuditEvent(models.Model):
         related_name="audit_events",
         db_index=False,
     )
+    institution = models.ForeignKey(
+        Institution, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    # The changed object when it is not a return's value or status (an institution, a user...).
+    # db_default: the bulk import COPYs events without these columns.
+    subject_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        db_index=False,
+    )
+    subject_id = models.CharField(max_length=64, blank=True, default="", db_default="")
+    subject_label = models.CharField(max_length=255, blank=True, default="", db_default="")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     source = models.CharField(max_length=16, choices=AuditSource.choices, default=AuditSource.WEB)
     actor = models.ForeignKey(
@@ -399,10 +421,15 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         indexes = [
             models.Index(fields=["survey_return", "at"]),
             models.Index(fields=["edition", "at"]),
         ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.subject_label or self.item_code}".strip()
 
 
 class Breakdown(models.TextChoices):

@@ -11,24 +11,29 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from institutions.models import Institution
-from reporting.models import Edition, ReturnStatus, SurveyReturn
+from reporting.models import AuditEvent, AuditSource, Edition, ReturnStatus, SurveyReturn
 from reporting.selectors_entry import reminder_recipients
+from reporting.services.audit import audit_subject
 
 logger = logging.getLogger(__name__)
 SUBMITTED_OR_LATER = (ReturnStatus.SUBMITTED, ReturnStatus.REVIEWED, ReturnStatus.APPROVED)
 
 
-def reminders_schedule(*, edition: Edition, institution_ids: list[int], actor) -> None:
+def reminders_schedule(*, edition: Edition, institution_ids: list[int], actor, source: str = AuditSource.WEB) -> None:
     """Queue the reminder task once the current transaction commits."""
     from reporting.tasks.reminders import reminders_send_task
 
     ids = sorted(set(institution_ids))
     actor_id = actor.pk if actor else None
-    transaction.on_commit(lambda: reminders_send_task.delay(edition.pk, ids, actor_id))
+    transaction.on_commit(lambda: reminders_send_task.delay(edition.pk, ids, actor_id, source))
 
 
-def reminders_send(*, edition: Edition, institution_ids: list[int], actor=None) -> int:
-    """E-mail every listed institution that still has not submitted; returns how many were sent."""
+def reminders_send(*, edition: Edition, institution_ids: list[int], actor=None, source: str | None = None) -> int:
+    """E-mail every listed institution that still has not submitted; returns how many were sent.
+
+    Each institution reminded is an audit event (its recipients, who asked for it: a user,
+    or nobody when a scheduled task sends it), written once the mail server took the messages.
+    """
     submitted = set(
         SurveyReturn.objects.filter(edition=edition, institution_id__in=institution_ids, status__in=SUBMITTED_OR_LATER)
         .values_list("institution_id", flat=True)
@@ -36,6 +41,7 @@ def reminders_send(*, edition: Edition, institution_ids: list[int], actor=None) 
     institutions = list(Institution.objects.filter(pk__in=institution_ids, active=True).exclude(pk__in=submitted))
     recipients = reminder_recipients(institutions=institutions)
     messages = []
+    reminded = []
     # Hospital staff read Chinese first; the English text follows for anyone who does not.
     for institution in institutions:
         addresses = recipients.get(institution.pk)
@@ -54,6 +60,30 @@ def reminders_send(*, edition: Edition, institution_ids: list[int], actor=None) 
         with translation.override("zh-hans"):
             subject = _("Reminder: please submit your survey return (%(title)s)") % {"title": edition.title_zh}
         messages.append((subject, "\n\n----\n\n".join(parts), settings.DEFAULT_FROM_EMAIL, addresses))
+        reminded.append((institution, addresses))
     sent = send_mass_mail(messages, fail_silently=False) if messages else 0
+    if reminded:
+        _reminders_record(edition=edition, reminded=reminded, actor=actor,
+                          source=source or (AuditSource.WEB if actor else AuditSource.SYSTEM))
     logger.info("edition %s: %s reminder(s) sent by %s", edition.year, sent, actor)
     return sent
+
+
+def _reminders_record(*, edition: Edition, reminded: list, actor, source: str) -> None:
+    returns = dict(
+        SurveyReturn.objects.filter(edition=edition, institution__in=[i for i, _a in reminded])
+        .values_list("institution_id", "pk")
+    )
+    AuditEvent.objects.bulk_create([
+        AuditEvent(
+            edition=edition,
+            survey_return_id=returns.get(institution.pk),
+            institution=institution,
+            **audit_subject(institution),
+            kind=AuditEvent.Kind.REMINDER,
+            source=source,
+            actor=actor,
+            new_value=", ".join(addresses),
+        )
+        for institution, addresses in reminded
+    ])

@@ -40,7 +40,7 @@ from reporting.rules.engine import (
     value_fits_item,
 )
 from reporting.services.aggregation import edition_recompute_schedule
-from reporting.services.audit import audit_status_event, audit_value_events
+from reporting.services.audit import audit_status_event, audit_subject, audit_value_events
 from reporting.values import Value, answer_set_value
 
 EDITABLE_STATUSES = (ReturnStatus.DRAFT, ReturnStatus.SENT_BACK)
@@ -499,10 +499,20 @@ def return_import_approve(*, survey_return: SurveyReturn, actor) -> SurveyReturn
 
 
 @transaction.atomic
-def extension_grant(*, edition: Edition, institution: Institution, until: dt.date, actor, reason: str = "") -> EntryExtension:
-    """An admin lets one institution enter data until `until`, whatever the edition's dates."""
+def extension_grant(
+    *, edition: Edition, institution: Institution, until: dt.date, actor, reason: str = "",
+    source: str = AuditSource.WEB,
+) -> EntryExtension:
+    """An admin lets one institution enter data until `until`, whatever the edition's dates.
+
+    Granting again replaces the date and reason; the trail keeps the old date.
+    """
     if not user_is_society_admin(actor):
         raise ReturnActionRefused(_("Only a society admin can grant an extension."))
+    previous = (
+        EntryExtension.objects.select_for_update().filter(edition=edition, institution=institution)
+        .values_list("until", flat=True).first()
+    )
     extension, _created = EntryExtension.objects.update_or_create(
         edition=edition, institution=institution,
         defaults={"until": until, "granted_by": actor, "reason": reason},
@@ -510,9 +520,13 @@ def extension_grant(*, edition: Edition, institution: Institution, until: dt.dat
     AuditEvent.objects.create(
         edition=edition,
         survey_return=SurveyReturn.objects.filter(edition=edition, institution=institution).first(),
+        institution=institution,
+        **audit_subject(extension, label=f"{edition.year} {institution.code} {institution.name}"),
         kind=AuditEvent.Kind.EXTENSION,
+        source=source,
         actor=actor,
         item_code=institution.code,
+        old_value=previous.isoformat() if previous else "",
         new_value=until.isoformat(),
         comment=reason,
     )

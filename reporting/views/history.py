@@ -54,15 +54,22 @@ class _Echo:
 AUDIT_COLUMNS = [
     "at", "edition", "institution_code", "institution", "kind", "source", "actor",
     "item_code", "old_value", "new_value", "return_version", "comment",
+    "subject_type", "subject_id", "subject",
 ]
 
 
 @login_required
 def audit_export(request):
-    """Every audit event (of one edition with ?edition=YEAR) as CSV; society admins only."""
+    """Every audit event as CSV; society admins only.
+
+    ?edition=YEAR keeps one edition's events (registry and account events belong to none).
+    Events about something other than a return name it in the subject columns.
+    """
     if not user_is_society_admin(request.user):
         raise Http404
-    events = AuditEvent.objects.select_related("edition", "survey_return__institution", "actor").order_by("at", "id")
+    events = AuditEvent.objects.select_related(
+        "edition", "survey_return__institution", "institution", "subject_type", "actor"
+    ).order_by("at", "id")
     year = request.GET.get("edition")
     filename = "audit-trail.csv"
     if year:
@@ -75,10 +82,11 @@ def audit_export(request):
         yield "\ufeff"  # Excel opens UTF-8 Chinese text correctly only with a BOM
         yield writer.writerow(AUDIT_COLUMNS)
         for event in events.iterator(chunk_size=2000):
-            institution = event.survey_return.institution if event.survey_return_id else None
+            institution = event.survey_return.institution if event.survey_return_id else event.institution
+            subject_type = event.subject_type
             yield writer.writerow(row_neutralise([
                 timezone.localtime(event.at).isoformat(timespec="seconds"),
-                event.edition.year,
+                event.edition.year if event.edition_id else "",
                 institution.code if institution else "",
                 institution.name if institution else "",
                 event.kind,
@@ -89,6 +97,9 @@ def audit_export(request):
                 event.new_value,
                 event.return_version if event.return_version is not None else "",
                 event.comment,
+                f"{subject_type.app_label}.{subject_type.model}" if subject_type else "",
+                event.subject_id,
+                event.subject_label,
             ]))
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

@@ -68,6 +68,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Survey data (institutions, reporting) is reached through a survey role, not Django permissions.
+AUTHENTICATION_BACKENDS = ["institutions.backends.SurveyRoleBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -120,6 +122,10 @@ EMAIL_HOST_PASSWORD = env.EMAIL_HOST_PASSWORD
 EMAIL_USE_TLS = env.EMAIL_USE_TLS
 DEFAULT_FROM_EMAIL = env.DEFAULT_FROM_EMAIL
 
+# The admin's imports and exports need their own permission (<app>.import_<model>,
+# <app>.export_<model>), which for survey data only the society admin role gives.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True

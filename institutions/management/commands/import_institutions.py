@@ -1,10 +1,12 @@
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from institutions.services import (
     InstitutionImportInvalid,
+    RegistryChangeRefused,
     institution_dataset_read,
     institution_import,
 )
@@ -19,16 +21,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
+        parser.add_argument("--user", help="username recorded as the actor in the audit trail (a society admin)")
 
     def handle(self, *args, **options):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
+        actor = None
+        if options["user"]:
+            actor = get_user_model().objects.filter(username=options["user"]).first()
+            if actor is None:
+                raise CommandError(f"No user {options['user']}")
         try:
             # Command-line users get English messages whatever the site's default language.
             with translation.override("en"):
                 dataset = institution_dataset_read(content=path.read_bytes(), filename=path.name)
-                result = institution_import(dataset=dataset)
+                result = institution_import(dataset=dataset, actor=actor, comment=f"import_institutions {path.name}")
+        except RegistryChangeRefused as exc:
+            raise CommandError(f"{options['user']} is not a society admin; nothing was written.") from exc
         except InstitutionImportInvalid as exc:
             raise CommandError(
                 f"{path} was rejected; nothing was written:\n"
