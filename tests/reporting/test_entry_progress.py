@@ -21,7 +21,7 @@ def _progress(edition, values=None, data=None):
     if data is not None:
         form = ReturnForm(data, questionnaire=questionnaire)
         form.is_valid()
-        values = {c: v for c, v in form.typed_values.items() if v is not None}
+        values = {c: v for c, v in form.sent_values.items() if v is not None}
     else:
         form = ReturnForm(questionnaire=questionnaire, values=values, initial={"version": 1})
     form.attach_findings(return_values_check(edition=edition, values=values or {}, for_submission=False))
