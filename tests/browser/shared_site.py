@@ -8,7 +8,9 @@ test session set it up (the shipped editions loaded, nothing else).
 
 A module using it marks its tests ``django_db`` (so that pytest-django creates the test
 database) and writes nothing from the tests themselves: their transaction is rolled back and
-the live server would not see it.
+the live server would not see it. Such modules run after every other test
+(tests/browser/conftest.py), since the data they commit and the flush at their end are what the
+tests run inside a rolled-back transaction do not expect.
 """
 
 from __future__ import annotations
