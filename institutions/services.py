@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tablib
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -232,14 +233,15 @@ DEMO_PASSWORD = "survey-demo-2024"
 
 
 @transaction.atomic
-def demo_accounts_create() -> list[tuple[str, str, str]]:
+def demo_accounts_create(*, institution=None) -> list[tuple[str, str, str]]:
     """One account per role for trying the app: (username, password, what it can do).
 
-    The reporter belongs to the first active institution (the demo dataset's first), the
-    liaison to that institution's province. Running it again resets the same accounts.
+    The reporter belongs to `institution`, by default the first active one (the demo
+    dataset's first), the liaison to that institution's province. Running it again resets
+    the same accounts.
     """
     User = get_user_model()
-    institution = Institution.objects.active().order_by("code").first()
+    institution = institution or Institution.objects.active().order_by("code").first()
     if institution is None:
         raise ValueError("no institution exists yet: load the demo data or import institutions first")
     accounts = [
@@ -254,7 +256,7 @@ def demo_accounts_create() -> list[tuple[str, str, str]]:
         user.is_superuser = role == Role.ADMIN
         user.set_password(DEMO_PASSWORD)
         user.save()
-        membership_set(user=user, role=role, actor=None, source=AuditSource.SYSTEM,
+        membership_set(user=user, role=role, actor=None, source=AuditSource.DEMO,
                        comment="create_demo_accounts", **scope)
         created.append((username, DEMO_PASSWORD, description))
     return created
@@ -407,3 +409,23 @@ def account_delete(*, user, actor, source: str = AuditSource.ADMIN) -> None:
         event.actor = actor
     user.delete()
     AuditEvent.objects.bulk_create(events)
+
+
+@transaction.atomic
+def account_unlock(*, username: str, actor, source: str = AuditSource.ADMIN) -> int:
+    """Lift django-axes' login lock on `username` (surveysite/login_throttle.py): its failed
+    logins are forgotten. The trail records how many there were; returns that number."""
+    _require_account_permission(actor, "change")
+    attempts = AccessAttempt.objects.select_for_update().filter(username=username)
+    failures = sum(attempts.values_list("failures_since_start", flat=True))
+    if not failures:
+        return 0
+    attempts.delete()
+    user = get_user_model().objects.filter(username=username).first()
+    # A name nobody has (someone guessing) is recorded by its name alone.
+    subject = audit_subject(user, label=username) if user else {"subject_label": username[:255]}
+    AuditEvent.objects.create(
+        kind=AuditEvent.Kind.ACCOUNT, **subject, source=source, actor=actor,
+        item_code="failed_logins", old_value=str(failures), new_value="0",
+    )
+    return failures

@@ -17,14 +17,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from institutions.selectors import user_is_society_admin, user_membership
+from reporting.converters import SMALL_NUMBER_MAX, number_parse
 from reporting.models import Breakdown, Edition, FigureValue, Publication
-from reporting.selectors_report import (
-    figure_export_rows,
-    figures_dataset,
-    figures_json,
-    language_is_chinese,
-    report_context,
-)
+from reporting.selectors import edition_for_report
+from reporting.selectors_report import language_is_chinese, report_context
+from reporting.services.exports import figure_download_rows, figures_csv, figures_json, figures_xlsx
 from reporting.services.publication import PublicationRefused, edition_publish
 
 DOWNLOAD_TYPES = {
@@ -44,13 +41,17 @@ def _edition(year: int) -> Edition:
     return get_object_or_404(Edition.objects.select_related("previous"), year=year)
 
 
+def _publication_or_404(edition: Edition, revision: str) -> Publication:
+    number = number_parse(revision, maximum=SMALL_NUMBER_MAX)
+    if number is None:
+        raise Http404("revision must be a number")
+    return get_object_or_404(Publication, edition=edition, revision=number)
+
+
 def _context(request, edition: Edition) -> dict:
-    revision = request.GET.get("revision")
     publication = None
-    if revision:
-        if not revision.isdigit():
-            raise Http404("revision must be a number")
-        publication = get_object_or_404(Publication, edition=edition, revision=int(revision))
+    if request.GET.get("revision"):
+        publication = _publication_or_404(edition, request.GET["revision"])
     report = report_context(
         edition=edition, publication=publication, live=request.GET.get("live") == "1",
         chart_key=request.GET.get("chart"),
@@ -68,9 +69,7 @@ def _context(request, edition: Edition) -> dict:
 @login_required
 def report_index(request):
     _require_member(request.user)
-    edition = (
-        Edition.objects.filter(indicators__isnull=False).distinct().order_by("-year").first()
-    )
+    edition = edition_for_report()
     if edition is None:
         raise Http404(_("No edition has a report definition yet."))
     return redirect("report:page", year=edition.year)
@@ -110,17 +109,17 @@ def report_download(request, year: int, file_type: str):
     if by not in {"all", "national", *Breakdown.values}:
         raise Http404("unknown breakdown")
     publication = None
-    if request.GET.get("revision", "").isdigit():
-        publication = get_object_or_404(Publication, edition=edition, revision=int(request.GET["revision"]))
-    rows = figure_export_rows(
+    if request.GET.get("revision"):
+        publication = _publication_or_404(edition, request.GET["revision"])
+    rows = figure_download_rows(
         edition=edition, breakdown=None if by == "national" else by, publication=publication
     )
     if file_type == "json":
         body = json.dumps(figures_json(rows), ensure_ascii=False, indent=1)
     elif file_type == "csv":
-        body = figures_dataset(rows, for_spreadsheet=False).export("csv")
+        body = figures_csv(rows, for_excel=True)  # people open it in Excel
     else:
-        body = figures_dataset(rows, for_spreadsheet=True).export("xlsx")
+        body = figures_xlsx(rows)
     response = HttpResponse(body, content_type=DOWNLOAD_TYPES[file_type])
     response["Content-Disposition"] = f'attachment; filename="figures-{edition.year}-{by}.{file_type}"'
     return response
