@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "csp",
     "institutions",
     "reporting",
+    "analysis",
 ]
 
 MIDDLEWARE = [
