@@ -98,7 +98,7 @@ def test_the_readme_production_steps_deploy_and_serve(fresh_database, tmp_path):
 
     port = _free_port()
     server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "surveysite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,  # its workers go with it below
     )

@@ -1,10 +1,14 @@
-"""Import speed and peak memory: 1,237 and 20,000 returns x 123 items, from XLSX and CSV.
+"""Import speed and peak memory: 1,237 and 20,000 returns x 123 items, from XLSX and CSV,
+on PostgreSQL and on the embedded SQLite database.
 
-    .venv/bin/python bench/import/run.py [--sizes 1237,20000] [--formats xlsx,csv] [--repeat 3] [--export]
+    .venv/bin/python bench/import/run.py [--sizes 1237,20000] [--formats xlsx,csv] [--engines postgresql,sqlite]
+                                         [--repeat 3] [--export]
 
-Uses its own PostgreSQL database (surveysite_bench_import on the server DATABASE_URL names,
-default 127.0.0.1:5432; created, migrated and loaded with setup_survey on first use). Each
-measurement runs in a fresh child process so its peak resident memory (ru_maxrss) is its own:
+Uses its own databases, created, migrated and loaded with setup_survey on first use and kept:
+surveysite_bench_import on the PostgreSQL server BENCH_SERVER_URL names (default
+postgres://postgres@127.0.0.1:5432), and surveysite_bench_import.sqlite3 in the temporary
+folder, each with the production settings (as deployed: SQLite with the project's pragmas).
+Each measurement runs in a fresh child process so its peak resident memory (ru_maxrss) is its own:
 
 - import:   ``returns_import`` of the whole file (read, parse, check every return against
             the questionnaire's rules, write answers and audit events in one transaction);
@@ -13,7 +17,8 @@ measurement runs in a fresh child process so its peak resident memory (ru_maxrss
 - export (--export): the institution-level CSV and XLSX exports of the returns just imported,
             to show their memory does not grow with the number of returns.
 
-Targets for 1,237 returns: under 10 s and under 300 MB peak.
+Targets for 1,237 returns: under 10 s and under 300 MB peak; SQLite within 2x of PostgreSQL
+(the ratio is printed per file).
 """
 
 from __future__ import annotations
@@ -32,9 +37,15 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 SERVER = os.environ.get("BENCH_SERVER_URL", "postgres://postgres@127.0.0.1:5432")
 DATABASE = "surveysite_bench_import"
-os.environ["DATABASE_URL"] = f"{SERVER}/{DATABASE}"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "surveysite.settings.test")
+ENGINE_URLS = {
+    "postgresql": f"{SERVER}/{DATABASE}",
+    "sqlite": f"sqlite:///{Path(tempfile.gettempdir()) / (DATABASE + '.sqlite3')}",
+}
+# The child's engine; the parent reads files and items from the first engine's database.
+os.environ.setdefault("DATABASE_URL", ENGINE_URLS["postgresql"])
+os.environ["DJANGO_SETTINGS_MODULE"] = "surveysite.settings.production"
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1")
 
 CODE_PREFIX = "BENCH"
 
@@ -45,7 +56,9 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _database_create() -> None:
+def _database_create(engine: str) -> None:
+    if engine != "postgresql":
+        return  # SQLite creates its file on first use
     import psycopg
 
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as connection:
@@ -145,6 +158,11 @@ def _files(sizes, formats, folder: Path) -> dict:
 
 def child(mode: str, path: str) -> None:
     """One measurement in this (fresh) process; prints JSON."""
+    if mode == "prepare":
+        started = time.perf_counter()
+        _prepare(int(path))
+        print(json.dumps({"seconds": time.perf_counter() - started}))
+        return
     content = Path(path).read_bytes()
     if mode == "baseline":
         started = time.perf_counter()
@@ -188,7 +206,11 @@ def child(mode: str, path: str) -> None:
         return
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE reporting_answer, reporting_auditevent, reporting_surveyreturn RESTART IDENTITY CASCADE")
+        if connection.vendor == "postgresql":
+            cursor.execute("TRUNCATE reporting_answer, reporting_auditevent, reporting_surveyreturn RESTART IDENTITY CASCADE")
+        else:
+            for table in ("reporting_answer", "reporting_auditevent", "reporting_surveyreturn"):
+                cursor.execute(f"DELETE FROM {table}")
     edition = Edition.objects.get(year=2024)
     idle_mb = _peak_mb()
     started = time.perf_counter()
@@ -203,9 +225,10 @@ def child(mode: str, path: str) -> None:
     }))
 
 
-def _run_child(mode: str, path: Path) -> dict:
+def _run_child(mode: str, path, engine: str) -> dict:
     completed = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(path)], capture_output=True, text=True, check=False,
+        env={**os.environ, "DATABASE_URL": ENGINE_URLS[engine]},
     )
     if completed.returncode != 0:
         raise SystemExit(f"{mode} {path} failed:\n{completed.stderr[-3000:]}")
@@ -216,6 +239,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1237,20000")
     parser.add_argument("--formats", default="xlsx,csv")
+    parser.add_argument("--engines", default="postgresql,sqlite", help="databases to import into, in this order")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "FILE"))
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is shown")
     parser.add_argument("--export", action="store_true", help="also time streamed CSV/XLSX exports of the imported returns")
@@ -225,35 +249,49 @@ def main() -> None:
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     formats = args.formats.split(",")
-    _database_create()
-    _prepare(max(sizes))
+    engines = args.engines.split(",")
+    unknown = set(engines) - set(ENGINE_URLS)
+    if unknown:
+        parser.error(f"--engines: unknown {', '.join(sorted(unknown))} (postgresql, sqlite)")
+    for engine in engines:
+        _database_create(engine)
+        prepared = _run_child("prepare", max(sizes), engine)
+        print(f"{engine}: database ready in {prepared['seconds']:.1f} s")
+    os.environ["DATABASE_URL"] = ENGINE_URLS[engines[0]]
     with tempfile.TemporaryDirectory() as folder:
         files = _files(sizes, formats, Path(folder))
-        print(f"{'file':<22}{'MB':>7}{'import s':>10}{'peak MB':>9}{'baseline s':>12}{'base MB':>9}{'ratio':>7}  answers")
+        print(f"{'file':<22}{'engine':<12}{'MB':>6}{'import s':>10}{'peak MB':>9}{'baseline s':>12}{'base MB':>9}{'ratio':>7}  answers")
         for (size, _fmt), path in files.items():
             # The median of --repeat runs: a shared machine's load makes single runs noisy.
-            baselines = [_run_child("baseline", path) for _ in range(args.repeat)]
-            measures = [_run_child("import", path) for _ in range(args.repeat)]
+            baselines = [_run_child("baseline", path, engines[0]) for _ in range(args.repeat)]
             baseline = sorted(baselines, key=lambda m: m["seconds"])[len(baselines) // 2]
-            measured = sorted(measures, key=lambda m: m["seconds"])[len(measures) // 2]
-            if args.repeat > 1:
-                runs = ", ".join(f"{m['seconds']:.2f}" for m in measures)
-                print(f"{'':<22}import runs: {runs} s; "
+            seconds = {}
+            for engine in engines:
+                measures = [_run_child("import", path, engine) for _ in range(args.repeat)]
+                measured = sorted(measures, key=lambda m: m["seconds"])[len(measures) // 2]
+                seconds[engine] = measured["seconds"]
+                if args.repeat > 1:
+                    runs = ", ".join(f"{m['seconds']:.2f}" for m in measures)
+                    print(f"{'':<22}{engine} import runs: {runs} s; "
+                          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+                assert measured["answers"] == size * 123, measured
+                print(
+                    f"{path.name:<22}{engine:<12}{path.stat().st_size / 1e6:>6.1f}{measured['seconds']:>10.2f}{measured['peak_mb']:>9.0f}"
+                    f"{baseline['seconds']:>12.2f}{baseline['peak_mb']:>9.0f}{measured['seconds'] / baseline['seconds']:>7.1f}"
+                    f"  {measured['answers']:,} ({measured['warnings']} warnings)"
+                )
+                if size == 1237:
+                    ok = measured["seconds"] < 10 and measured["peak_mb"] < 300
+                    print(f"{'':<22}target for 1,237 (< 10 s, < 300 MB peak): {'met' if ok else 'NOT met'}")
+                if args.export and _fmt == formats[-1]:
+                    for mode in ("export-csv", "export-xlsx"):
+                        exported = _run_child(mode, path, engine)
+                        print(f"{'  ' + mode + f' of {size:,}':<22}{engine:<12}{exported['bytes'] / 1e6:>6.1f}{exported['seconds']:>10.2f}"
+                              f"{exported['peak_mb']:>9.0f}   (idle process {exported['idle_mb']:.0f} MB)")
+            if "sqlite" in seconds and "postgresql" in seconds:
+                ratio = seconds["sqlite"] / seconds["postgresql"]
+                print(f"{'':<22}SQLite / PostgreSQL: {ratio:.2f}x (target <= 2x: {'met' if ratio <= 2 else 'NOT met'}); "
                       f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-            assert measured["answers"] == size * 123, measured
-            print(
-                f"{path.name:<22}{path.stat().st_size / 1e6:>7.1f}{measured['seconds']:>10.2f}{measured['peak_mb']:>9.0f}"
-                f"{baseline['seconds']:>12.2f}{baseline['peak_mb']:>9.0f}{measured['seconds'] / baseline['seconds']:>7.1f}"
-                f"  {measured['answers']:,} ({measured['warnings']} warnings)"
-            )
-            if size == 1237:
-                ok = measured["seconds"] < 10 and measured["peak_mb"] < 300
-                print(f"{'':<22}target for 1,237 (< 10 s, < 300 MB peak): {'met' if ok else 'NOT met'}")
-            if args.export and _fmt == formats[-1]:
-                for mode in ("export-csv", "export-xlsx"):
-                    exported = _run_child(mode, path)
-                    print(f"{'  ' + mode + f' of {size:,}':<22}{exported['bytes'] / 1e6:>7.1f}{exported['seconds']:>10.2f}"
-                          f"{exported['peak_mb']:>9.0f}   (idle process {exported['idle_mb']:.0f} MB)")
 
 
 if __name__ == "__main__":

@@ -9,14 +9,11 @@ A bound form shows the posted value of each item it was sent and the stored valu
 
 from __future__ import annotations
 
-import copy
 import html
 from dataclasses import dataclass
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Div, Layout, LayoutObject
 from django import forms
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -60,12 +57,11 @@ class ReturnForm(forms.Form):
         kwargs["initial"].update({code: _raw(value) for code, value in values.items()})
         super().__init__(*args, **kwargs)
         self.questionnaire = questionnaire
-        zh = language_is_chinese()
         for code, prototype in _prototype_fields(questionnaire).items():
             # A shallow copy with its own widget and attributes: cheap, and safe to change
             # per request (disabled state, findings as help text, error classes).
-            field = copy.copy(prototype)
-            field.widget = copy.copy(prototype.widget)
+            field = _shallow_copy(prototype)
+            field.widget = _shallow_copy(prototype.widget)
             field.widget.attrs = dict(prototype.widget.attrs)
             if read_only:
                 field.disabled = True
@@ -73,7 +69,6 @@ class ReturnForm(forms.Form):
         if read_only:
             self.fields["version"].disabled = True
         self._disable_items_that_do_not_apply()
-        self.helper = self._helper(zh)
 
     def shown_value(self, code: str) -> str:
         """What the page shows for an item: the posted value if it was sent, else the stored one."""
@@ -92,24 +87,20 @@ class ReturnForm(forms.Form):
                     break
                 parent = items[parent].applies_if
 
-    def _helper(self, zh: bool) -> FormHelper:
-        helper = FormHelper()
-        helper.form_tag = False
-        helper.disable_csrf = True
-        helper.include_media = False  # plain widgets have none; collecting it walks 123 widgets
-        sections = []
-        group_last_item = {members[-1]: group for group, members in self.questionnaire.groups.items()}
-        for section in self.questionnaire.sections:
-            parts = [StaticHTML(format_html('<h2 class="h5 section-title">{}</h2>', section.title_zh if zh else section.title_en))]
-            for code in section.item_codes:
-                item = self.questionnaire.items[code]
-                parts.append(ItemField(code, item_type=item.type, unit=item.unit(zh)))
-                group = group_last_item.get(code)
-                if group:
-                    parts.append(Subtotal(group, label=self.questionnaire.group_labels.get(group, (group, group))[1 if zh else 0]))
-            sections.append(Div(*parts, css_id=f"section-{section.code}", css_class="entry-section"))
-        helper.layout = Layout(*sections)
-        return helper
+    def items_html(self) -> str:
+        """The questionnaire's sections with every item, as Bootstrap 5 markup.
+
+        Written in Python from markup prepared once per questionnaire and language
+        (``_layout``): the page has 123 items, and a template (or a crispy-forms layout
+        object) per item made the page several times slower.
+        """
+        parts = []
+        if self.non_field_errors():
+            parts.append('<div class="alert alert-block alert-danger"><ul class="m-0">'
+                         + "".join(f"<li>{_escape(e)}</li>" for e in self.non_field_errors()) + "</ul></div>")
+        for entry in _layout(self.questionnaire):
+            parts.append(entry if type(entry) is str else entry.render(self))
+        return mark_safe("".join(parts))  # noqa: S308 - every part escaped where it was built
 
     def _subtotal(self, group: str) -> str:
         total = 0
@@ -274,74 +265,106 @@ def _prototype_fields(questionnaire: CompiledQuestionnaire) -> dict[str, forms.F
     return prototypes
 
 
-class StaticHTML:
-    """Markup fixed when the layout is built (crispy's HTML would compile a template per render)."""
-
-    def __init__(self, html: str):
-        self.html = html
-
-    def render(self, form, context, template_pack=None, **kwargs):
-        return self.html
+def _shallow_copy(obj):
+    """copy.copy of a field or widget, without copy's generic protocol (246 per page)."""
+    duplicate = object.__new__(type(obj))
+    duplicate.__dict__.update(obj.__dict__)
+    return duplicate
 
 
-class Subtotal:
+def _layout(questionnaire: CompiledQuestionnaire) -> list:
+    """The page's markup in order: fixed strings, and an _ItemMarkup or _SubtotalMarkup where
+    the form's values go. Built once per questionnaire and language."""
+    language = get_language() or ""
+    key = ("layout", language)
+    layout = questionnaire.form_cache.get(key)
+    if layout is not None:
+        return layout
+    zh = language_is_chinese()
+    prototypes = _prototype_fields(questionnaire)
+    group_last_item = {members[-1]: group for group, members in questionnaire.groups.items()}
+    layout = []
+    for section in questionnaire.sections:
+        title = section.title_zh if zh else section.title_en
+        layout.append(f'<div id="section-{_escape(section.code)}" class="entry-section">'
+                      f'<h2 class="h5 section-title">{_escape(title)}</h2>')
+        for code in section.item_codes:
+            item = questionnaire.items[code]
+            layout.append(_ItemMarkup(code, item.type, item.unit(zh), prototypes[code]))
+            group = group_last_item.get(code)
+            if group:
+                label = questionnaire.group_labels.get(group, (group, group))[1 if zh else 0]
+                layout.append(_SubtotalMarkup(group, _("%(group)s: ") % {"group": label}))
+        layout.append("</div>")
+    questionnaire.form_cache[key] = layout
+    return layout
+
+
+class _SubtotalMarkup:
     """The live subtotal of a part_of group, shown after its last item."""
 
     def __init__(self, group: str, label: str):
-        self.group, self.label = group, label
+        self.group = group
+        self.before = (f'<div class="subtotal" data-subtotal-group="{_escape(group)}">{_escape(label)}'
+                       f'<output data-subtotal-for="{_escape(group)}">')
 
-    def render(self, form, context, template_pack=None, **kwargs):
-        return format_html(
-            '<div class="subtotal" data-subtotal-group="{}">{}<output data-subtotal-for="{}">{}</output></div>',
-            self.group, _("%(group)s: ") % {"group": self.label}, self.group, form._subtotal(self.group),
-        )
+    def render(self, form) -> str:
+        return f"{self.before}{form._subtotal(self.group)}</output></div>"
 
 
-class ItemField(LayoutObject):
+class _ItemMarkup:
     """One questionnaire item as Bootstrap 5 markup: label, input (unit beside it), errors, findings.
 
-    A crispy layout object that writes its markup in Python: the page has 123 of them and
-    rendering a template per field (or per widget) made the page several times slower.
+    What does not change between requests (label, unit, choices, the prototype's attributes)
+    is escaped once here; render() adds the value, the state and the messages.
     """
 
-    def __init__(self, code: str, *, item_type: str, unit: str = ""):
-        self.fields = [code]
-        self.code, self.item_type, self.unit = code, item_type, unit
+    def __init__(self, code: str, item_type: str, unit: str, prototype: forms.Field):
+        self.code, self.item_type = code, item_type
+        self.input_id = f"id_{code}"
+        self.label = _escape(prototype.label)
+        self.unit = _escape(unit) if unit else ""
+        # Attributes every form copies from the prototype; render() writes only the others.
+        self.fixed_attrs = {k: v for k, v in prototype.widget.attrs.items() if k not in ("class", "disabled")}
+        self.fixed = _attributes(self.fixed_attrs)
+        self.choices = [(str(choice), _escape(choice), _escape(label)) for choice, label in getattr(prototype, "choices", ())]
 
-    def render(self, form, context, template_pack=None, **kwargs):
+    def render(self, form) -> str:
         code = self.code
         field = form.fields[code]
         value = form.initial.get(code, "") if field.disabled else form.shown_value(code)
         value = "" if value is None else str(value)
         errors = form.errors.get(code) if form.is_bound else None
-        attrs = dict(field.widget.attrs)
-        css = attrs.pop("class", "")
+        attrs = field.widget.attrs
+        css = attrs.get("class", "")
         if errors and "is-invalid" not in css:
             css = f"{css} is-invalid".strip()
+        extra = self.fixed
+        others = {k: v for k, v in attrs.items() if k != "class" and self.fixed_attrs.get(k, _MISSING) != v}
         if field.disabled:
-            attrs["disabled"] = "disabled"
-        extra = _attributes(attrs)
-        input_id = f"id_{code}"
-        label = _escape(field.label)
+            others["disabled"] = "disabled"
+        if others:
+            extra += _attributes(others)
+        input_id = self.input_id
         feedback = _feedback(errors, field.help_text)
         if self.item_type == ItemType.BOOLEAN:
             options = []
-            for index, (choice, choice_label) in enumerate(field.choices):
+            for index, (choice, choice_html, label_html) in enumerate(self.choices):
                 option_id = f"{input_id}_{index}"
                 checked = " checked" if value == choice else ""
                 options.append(
                     f'<div class="form-check form-check-inline"><input class="form-check-input {css}" type="radio" '
-                    f'name="{code}" value="{_escape(choice)}" id="{option_id}"{checked}{extra}>'
-                    f'<label class="form-check-label" for="{option_id}">{_escape(choice_label)}</label></div>'
+                    f'name="{code}" value="{choice_html}" id="{option_id}"{checked}{extra}>'
+                    f'<label class="form-check-label" for="{option_id}">{label_html}</label></div>'
                 )
-            return mark_safe(  # noqa: S308 - every value passed through _escape
-                f'<fieldset class="row item" id="{input_id}"><legend class="col-md-7 col-form-label pt-0 fs-6">{label}</legend>'
+            return (
+                f'<fieldset class="row item" id="{input_id}"><legend class="col-md-7 col-form-label pt-0 fs-6">{self.label}</legend>'
                 f'<div class="col-md-5">{"".join(options)}{feedback}</div></fieldset>'
             )
         if self.item_type == ItemType.CHOICE:
             options = "".join(
-                f'<option value="{_escape(choice)}"{" selected" if value == str(choice) else ""}>{_escape(choice_label)}</option>'
-                for choice, choice_label in field.choices
+                f'<option value="{choice_html}"{" selected" if value == choice else ""}>{label_html}</option>'
+                for choice, choice_html, label_html in self.choices
             )
             control = f'<select name="{code}" class="form-select {css}" id="{input_id}"{extra}>{options}</select>'
         elif self.item_type == ItemType.TEXT:
@@ -349,16 +372,19 @@ class ItemField(LayoutObject):
         else:
             control = f'<input type="text" name="{code}" value="{_escape(value)}" class="form-control {css}" id="{input_id}"{extra}>'
             if self.unit:
-                control = f'<div class="input-group">{control}<span class="input-group-text">{_escape(self.unit)}</span></div>'
+                control = f'<div class="input-group">{control}<span class="input-group-text">{self.unit}</span></div>'
         if self.item_type == ItemType.TEXT:
-            return mark_safe(  # noqa: S308 - every value passed through _escape
-                f'<div class="item" id="div_{input_id}"><label for="{input_id}" class="form-label">{label}</label>'
+            return (
+                f'<div class="item" id="div_{input_id}"><label for="{input_id}" class="form-label">{self.label}</label>'
                 f"{control}{feedback}</div>"
             )
-        return mark_safe(  # noqa: S308 - every value passed through _escape
-            f'<div class="row item" id="div_{input_id}"><label for="{input_id}" class="col-md-7 col-form-label">{label}</label>'
+        return (
+            f'<div class="row item" id="div_{input_id}"><label for="{input_id}" class="col-md-7 col-form-label">{self.label}</label>'
             f'<div class="col-md-5">{control}{feedback}</div></div>'
         )
+
+
+_MISSING = object()
 
 
 def _escape(value) -> str:

@@ -74,12 +74,35 @@ TEMPLATES = [
 DATABASES = {"default": dj_database_url.parse(env.DATABASE_URL or env.SQLITE_DATABASE_URL, conn_max_age=60)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The embedded SQLite database (when DATABASE_URL is unset; docs/spreadsheets.md): write-ahead
+# logging lets pages read while a save or an import writes; with it, synchronous=NORMAL is safe
+# (a power cut may lose the last commits, never corrupt the file) and spares an fsync per save.
+# A 64 MB page cache keeps the answer and audit indexes of a large import in memory. IMMEDIATE
+# transactions take the write lock at BEGIN, so two writers queue (up to `timeout` seconds)
+# instead of one failing with "database is locked" halfway.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; "
+                        "PRAGMA temp_store=MEMORY",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    })
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password hashing (README, "Production"): Argon2id at OWASP's recommended cost first; the
+# others only verify older hashes, which are rewritten with the first at the next login.
+PASSWORD_HASHERS = [
+    "surveysite.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
