@@ -44,3 +44,22 @@ EMAIL_USE_TLS = _bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", "survey@cnms.example")
 STATIC_ROOT = _str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 LOG_LEVEL = _str("DJANGO_LOG_LEVEL", "INFO")
+
+# Several machines (README, "Several machines"). The cache every host shares: Redis when one
+# is named, otherwise the database's cache table.
+CACHE_URL = _str("DJANGO_CACHE_URL") or _str("REDIS_URL")
+# Where kept files (uploads awaiting confirmation, finished exports) live: "database" (the
+# default; nothing to set up) or "s3" (an S3-compatible object store through django-storages;
+# credentials from the usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables).
+SURVEY_FILES_BACKEND = _str("SURVEY_FILES_BACKEND", "database").strip().lower()
+SURVEY_FILES_S3_BUCKET = _str("SURVEY_FILES_S3_BUCKET")
+SURVEY_FILES_S3_ENDPOINT_URL = _str("SURVEY_FILES_S3_ENDPOINT_URL")
+SURVEY_FILES_S3_REGION = _str("SURVEY_FILES_S3_REGION")
+# This host's own folders: request bodies too large for memory while they are received, and
+# media (no shared disk is assumed; kept files go to SURVEY_FILES_BACKEND).
+FILE_UPLOAD_TEMP_DIR = _str("DJANGO_FILE_UPLOAD_TEMP_DIR") or None
+MEDIA_ROOT = _str("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media"))
+# Redis broker only: seconds before a task whose worker died unacknowledged is delivered again
+# (Celery's default, an hour, when unset). Longer than the longest task, or a running task is
+# delivered to a second worker (which then waits its turn: jobs are locked while they run).
+CELERY_BROKER_VISIBILITY_TIMEOUT = int(_str("CELERY_BROKER_VISIBILITY_TIMEOUT", "0") or 0)
