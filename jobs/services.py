@@ -95,8 +95,8 @@ def job_step_queue(*, job_id, actor, step: str, from_state: str = JobState.WAITI
     if job is None or job.state != from_state or job.expired:
         return None
     job.state, job.step, job.phase, job.done, job.total = JobState.QUEUED, step, "", 0, 0
-    job.problems, job.updated_at = [], timezone.now()
-    job.save(update_fields=["state", "step", "phase", "done", "total", "problems", "updated_at"])
+    job.problems, job.attempts, job.updated_at = [], 0, timezone.now()  # attempts count per step
+    job.save(update_fields=["state", "step", "phase", "done", "total", "problems", "attempts", "updated_at"])
     return job
 
 
@@ -270,6 +270,8 @@ def job_finish(*, job: BackgroundJob, state: str = JobState.DONE, result=None, p
         if old_name:
             transaction.on_commit(lambda: survey_files().delete(old_name))
     current.state = state
+    # This run's last progress (written meanwhile over another connection, or not at all).
+    current.phase, current.done, current.total = job.phase, job.done, job.total
     if result is not None:
         current.result = result
     current.problems = list(problems or [])
