@@ -2,6 +2,9 @@
 
 Every input is a text-like field so a failed save re-displays exactly what the person
 typed; values are parsed by ``reporting.values`` (the same rules as the spreadsheet import).
+Only the items the request carries are "sent" (``sent_values``): an absent field is not a
+blank one, and what a save does with them is ``reporting.services.answers.answers_resolve``.
+A bound form shows the posted value of each item it was sent and the stored value of the rest.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from reporting.models import ItemType
-from reporting.rules.engine import CompiledQuestionnaire, RuleFinding, language_is_chinese
+from reporting.rules.engine import ERROR, CompiledQuestionnaire, RuleFinding, language_is_chinese
 from reporting.values import Value, ValueInvalid, value_parse
 
 EXPLANATION_PREFIX = "explain__"
@@ -33,8 +36,19 @@ def _raw(value: Value) -> str:
     return str(value)
 
 
+def findings_in_reading_order(findings: list[RuleFinding]) -> list[RuleFinding]:
+    """Errors (they block) before warnings (they need explaining); otherwise the rules' order."""
+    return sorted(findings, key=lambda finding: finding.severity != ERROR)
+
+
 class ReturnForm(forms.Form):
-    """One field per item, named by the item code; `typed_values` after is_valid()."""
+    """One field per item, named by the item code.
+
+    After is_valid(): `sent_values` (item code -> typed value, None for a blank) for the
+    items the request carried, and `unreadable` (codes whose value could not be read).
+    `values` are the stored answers: the initial values, and what a bound form shows for
+    items the request did not carry.
+    """
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
@@ -60,8 +74,9 @@ class ReturnForm(forms.Form):
         self._disable_items_that_do_not_apply()
         self.helper = self._helper(zh)
 
-    def _current(self, code: str) -> str:
-        if self.is_bound:
+    def shown_value(self, code: str) -> str:
+        """What the page shows for an item: the posted value if it was sent, else the stored one."""
+        if self.is_bound and code in self.data:
             return self.data.get(code, "")
         return self.initial.get(code, "")
 
@@ -71,7 +86,7 @@ class ReturnForm(forms.Form):
         for code, item in items.items():
             parent = item.applies_if
             while parent:
-                if self._current(parent) != "yes":
+                if self.shown_value(parent) != "yes":
                     self.fields[code].widget.attrs["disabled"] = "disabled"
                     break
                 parent = items[parent].applies_if
@@ -98,21 +113,25 @@ class ReturnForm(forms.Form):
     def _subtotal(self, group: str) -> str:
         total = 0
         for code in self.questionnaire.groups[group]:
-            raw = str(self._current(code) or "").replace(",", "").strip()
+            raw = str(self.shown_value(code) or "").replace(",", "").strip()
             if raw.isdigit():
                 total += int(raw)
         return f"{total}"
 
     def clean(self):
         cleaned = super().clean()
-        typed: dict[str, Value] = {}
+        sent: dict[str, Value] = {}
+        unreadable: set[str] = set()
         for code, item in self.questionnaire.items.items():
-            raw = self.data.get(code, "") if self.is_bound else ""
+            if code not in self.data:
+                continue  # not sent (a disabled input, radio buttons none checked): left as it is
             try:
-                typed[code] = value_parse(_ItemView(item), raw)
+                sent[code] = value_parse(_ItemView(item), self.data.get(code, ""))
             except ValueInvalid as exc:
+                unreadable.add(code)
                 self.add_error(code, str(exc))
-        self.typed_values = typed
+        self.sent_values = sent
+        self.unreadable = unreadable
         return cleaned
 
     def explanations(self) -> dict[str, str]:
@@ -127,7 +146,7 @@ class ReturnForm(forms.Form):
         """Show each finding (and reviewers' item comments) next to its fields."""
         by_field: dict[str, list[tuple[str, str]]] = {}
         marked: dict[str, set[str]] = {}
-        for finding in findings:
+        for finding in findings_in_reading_order(findings):
             # The message sits by the first of its fields; every field of it is outlined.
             fields = [code for code in finding.fields if code in self.fields]
             if fields:
@@ -220,10 +239,7 @@ class ItemField(LayoutObject):
     def render(self, form, context, template_pack=None, **kwargs):
         code = self.code
         field = form.fields[code]
-        if form.is_bound and not field.disabled:
-            value = form.data.get(code, "")
-        else:
-            value = form.initial.get(code, "")
+        value = form.initial.get(code, "") if field.disabled else form.shown_value(code)
         value = "" if value is None else str(value)
         errors = form.errors.get(code) if form.is_bound else None
         attrs = dict(field.widget.attrs)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -100,6 +102,8 @@ class CompiledRule:
     right: object = None
     pct: int = 0
     min_abs: int = 0
+    # Every item the when/condition expressions read (groups expanded); empty for previous_change.
+    reads: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -112,6 +116,24 @@ class CompiledQuestionnaire:
     rules: list[CompiledRule] = field(default_factory=list)
     # Per-language prototypes of the data-entry form's fields (reporting.forms.entry).
     form_cache: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def applies_if_chains(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(item code, the items up its applies_if chain) for every item with a condition."""
+        chains = []
+        for code, item in self.items.items():
+            chain, parent = [], item.applies_if
+            while parent:
+                chain.append(parent)
+                parent = self.items[parent].applies_if
+            if chain:
+                chains.append((code, tuple(chain)))
+        return tuple(chains)
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Item code -> its position in the questionnaire."""
+        return {code: position for position, code in enumerate(self.items)}
 
     def applies(self, code: str, values: dict[str, Value]) -> bool:
         """Whether an item is asked: every item up its applies_if chain is yes."""
@@ -223,13 +245,33 @@ def _compile_rule(rule: ValidationRule, questionnaire: CompiledQuestionnaire) ->
     left = _to_callable(sides.left, questionnaire) if sides is not None else None
     right = _to_callable(sides.right, questionnaire) if sides is not None else None
     when = _to_callable(when_tree, questionnaire) if when_tree is not None else None
+    reads = _items_read(condition_tree, questionnaire)
+    if when_tree is not None:
+        reads |= _items_read(when_tree, questionnaire)
     return CompiledRule(
         **common,
         when=when,
         condition=_to_callable(condition_tree, questionnaire),
         left=left,
         right=right,
+        reads=frozenset(reads),
     )
+
+
+def _items_read(node, questionnaire: CompiledQuestionnaire) -> set[str]:
+    """The item codes an expression tree reads, part_of groups expanded."""
+    if isinstance(node, ItemRef):
+        return {node.code}
+    if isinstance(node, Sum):
+        codes = set(node.codes)
+        for group in node.groups:
+            codes.update(questionnaire.groups.get(group, ()))
+        return codes
+    if isinstance(node, Unary):
+        return _items_read(node.operand, questionnaire)
+    if isinstance(node, Binary):
+        return _items_read(node.left, questionnaire) | _items_read(node.right, questionnaire)
+    return set()
 
 
 def _is_comparison(tree) -> bool:
@@ -307,19 +349,29 @@ def return_values_check(
     values: dict[str, Value],
     previous_values: dict[str, Value] | None = None,
     for_submission: bool,
+    unreadable: Collection[str] = (),
 ) -> list[RuleFinding]:
     """Every finding of the edition's rules for one return's values (errors and warnings).
 
     `values` maps item codes to typed values (missing or None: unanswered). Rules 4 and 5 of
     the survey (applies_if, completeness) follow from the items; the rest are the edition's
     ``ValidationRule`` rows. Completeness is checked only `for_submission`.
+
+    `unreadable` names items whose typed value could not be read (“四” in a count): no check
+    that reads one of them is made, so none reports a follow-on problem computed as if the
+    item were unanswered.
     """
     questionnaire = questionnaire_compiled(edition)
     zh = _language_is_chinese()
     findings: list[RuleFinding] = []
     items = questionnaire.items
 
+    unreadable = frozenset(unreadable)
+    if unreadable:
+        values = {code: value for code, value in values.items() if code not in unreadable}
     for code, item in items.items():
+        if code in unreadable:
+            continue
         value = values.get(code)
         if value is not None and not value_fits_item(item, value):
             findings.append(RuleFinding(
@@ -328,6 +380,8 @@ def return_values_check(
             ))
             continue
         if item.applies_if and not questionnaire.applies(code, values):
+            if unreadable and _chain_reads(questionnaire, code, unreadable):
+                continue
             if not _empty_or_zero(value):
                 parent = items[item.applies_if]
                 findings.append(RuleFinding(
@@ -350,6 +404,8 @@ def return_values_check(
             if previous_values:
                 findings.extend(_previous_change_findings(rule, questionnaire, values, previous_values, template, zh))
             continue
+        if unreadable and not unreadable.isdisjoint(rule.reads):
+            continue
         if numbers is None:
             numbers = {code: _number(value) for code, value in values.items() if value is not None}
         if rule.when is not None and not rule.when(numbers):
@@ -363,6 +419,16 @@ def return_values_check(
         )
         findings.append(RuleFinding(rule.code, rule.severity, rule.fields, message))
     return findings
+
+
+def _chain_reads(questionnaire: CompiledQuestionnaire, code: str, codes: frozenset[str]) -> bool:
+    """Whether one of `codes` is up the item's applies_if chain."""
+    parent = questionnaire.items[code].applies_if
+    while parent:
+        if parent in codes:
+            return True
+        parent = questionnaire.items[parent].applies_if
+    return False
 
 
 def value_fits_item(item: CompiledItem, value: Value) -> bool:

@@ -7,10 +7,12 @@ reject the file, warnings are reported). Only a file without a single problem is
 inside one transaction, with the affected returns locked.
 
 Writes are bulk (one INSERT per few thousand answers, not one service call per value) but
-keep the semantics of ``return_values_save``: a blank cell makes the item unanswered, items
-without a column stay as they are, one AuditEvent (source "import") per changed value, and
-each written return's version is bumped once. A return is created as a draft the first time
-an institution appears.
+follow the same rule as every writer (``reporting.services.answers.answers_resolve``): items
+without a column stay as they are, a blank cell makes the item unanswered, and an item that
+does not apply after the import (its applies_if item is not yes) is cleared, with a warning
+when the file gave it a value. One AuditEvent (source "import") per changed value, and each
+written return's version is bumped once. A return is created as a draft the first time an
+institution appears.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from reporting.models import (
 )
 from reporting.rules.engine import ERROR, questionnaire_compiled, return_values_check
 from reporting.services.aggregation import edition_recompute_schedule
+from reporting.services.answers import answers_resolve, condition_not_met
 from reporting.spreadsheets.layout import edition_items
 from reporting.spreadsheets.parsing import ParsedFile, ParsedRow, returns_table_parse
 from reporting.spreadsheets.problems import SpreadsheetInvalid, SpreadsheetProblem
@@ -70,6 +73,7 @@ class ReturnPlan:
     status: str | None
     change_count: int = 0
     removal_count: int = 0  # answers a blank cell would remove
+    not_applicable_count: int = 0  # answers removed because their item would no longer apply
     changes: list[ItemChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -100,6 +104,10 @@ class ImportPlan:
     def value_removals(self) -> int:
         return sum(plan.removal_count for plan in self.returns)
 
+    @property
+    def not_applicable_removals(self) -> int:
+        return sum(plan.not_applicable_count for plan in self.returns)
+
     def versions(self) -> dict[str, int | None]:
         """Institution code -> return version seen by the check (to detect later edits)."""
         return {plan.institution_code: plan.version for plan in self.returns}
@@ -113,6 +121,7 @@ class ImportPlan:
             "changed_returns": self.changed_returns,
             "value_changes": self.value_changes,
             "value_removals": self.value_removals,
+            "not_applicable_removals": self.not_applicable_removals,
             "returns": [asdict(plan) for plan in self.returns],
             "warnings": [w.as_dict() for w in self.warnings],
         }
@@ -203,10 +212,6 @@ def _previous_values(edition: Edition, institution_ids) -> dict[int, dict[str, V
     }
 
 
-def _same(a: Value, b: Value) -> bool:
-    return a == b and type(a) is type(b)
-
-
 def _plan(*, edition, parsed: ParsedFile, institution, approve, progress, lock) -> ImportPlan:
     problems: list[SpreadsheetProblem] = []
     # Rows with a bad cell are not run through the rules: a missing value would add noise.
@@ -262,25 +267,32 @@ def _plan(*, edition, parsed: ParsedFile, institution, approve, progress, lock) 
         for row, institution_id, name in chunk:
             return_id, version, status = existing.get(institution_id, (None, None, None))
             old = {code: value for code, (_id, value) in answers.get(return_id, {}).items()}
-            new = dict(old)
             return_plan = ReturnPlan(
                 row=row.row_number, institution_id=institution_id,
                 institution_code=row.institution_code, institution_name=name,
                 return_id=return_id, version=version, status=status,
             )
-            for code, value in zip(parsed.item_codes, row.values, strict=True):
-                before = old.get(code)
-                if value is None:
-                    new.pop(code, None)
-                else:
-                    new[code] = value
-                if not _same(before, value):
-                    return_plan.change_count += 1
-                    if value is None:
-                        return_plan.removal_count += 1
-                    if listed_changes < PREVIEW_CHANGE_LIMIT:
-                        return_plan.changes.append(ItemChange(code, value_display(before), value_display(value)))
-                        listed_changes += 1
+            resolved = answers_resolve(
+                questionnaire=questionnaire, stored=old, sent=dict(zip(parsed.item_codes, row.values, strict=True)),
+            )
+            new = resolved.values
+            for code, (before, after) in resolved.changes.items():
+                return_plan.change_count += 1
+                if after is None and code in resolved.not_applicable:
+                    return_plan.not_applicable_count += 1
+                elif after is None:
+                    return_plan.removal_count += 1
+                if listed_changes < PREVIEW_CHANGE_LIMIT:
+                    return_plan.changes.append(ItemChange(code, value_display(before), value_display(after)))
+                    listed_changes += 1
+            for code, value in resolved.discarded.items():
+                item = questionnaire.items[code]
+                parent = questionnaire.items[condition_not_met(questionnaire, code, new)]
+                message = _(
+                    "“%(item)s” is asked only when “%(parent)s” is yes; its value %(value)s is not imported."
+                ) % {"item": item.label(), "parent": parent.label(), "value": value_display(value)}
+                plan.warnings.append(SpreadsheetProblem(row.row_number, parsed.column_of(code), message))
+                return_plan.warnings.append(message)
             findings = [] if row.row_number in rows_with_problems else return_values_check(
                 edition=edition, values=new, previous_values=previous.get(institution_id),
                 for_submission=approve,
@@ -386,30 +398,33 @@ def _import(*, edition, parsed, actor, institution, approve, expected_versions, 
         for p in chunk:
             row = rows_by_code[p.institution_code]
             current = answers.get(p.return_id, {})
-            old: dict[str, Value] = {}
-            new: dict[str, Value] = {}
-            for code, value in zip(parsed.item_codes, row.values, strict=True):
-                answer_id, before = current.get(code, (None, None))
-                if _same(before, value):
-                    continue
-                old[code], new[code] = before, value
+            resolved = answers_resolve(
+                questionnaire=questionnaire,
+                stored={code: value for code, (_id, value) in current.items()},
+                sent=dict(zip(parsed.item_codes, row.values, strict=True)),
+            )
+            if not resolved.changes:
+                continue
+            for code, (_before, after) in resolved.changes.items():
+                answer_id = current.get(code, (None, None))[0]
                 if answer_id is not None:
                     to_delete.append(answer_id)
-                if value is not None:
+                if after is not None:
                     item = items[code]
                     answer_rows.append((
                         p.return_id, item.id,
-                        value if item.type == "integer" else None,
-                        value if item.type == "boolean" else None,
-                        value if item.type in ("choice", "text") else None,
+                        after if item.type == "integer" else None,
+                        after if item.type == "boolean" else None,
+                        after if item.type in ("choice", "text") else None,
                     ))
-            if new:
-                bumped.add(p.return_id)
-                values_changed += len(new)
-                event_rows.extend(audit_value_rows(
-                    edition_id=edition.pk, return_id=p.return_id, old=old, new=new,
-                    actor_id=actor.pk if actor else None, at=now, return_version=p.version + 1,
-                ))
+            bumped.add(p.return_id)
+            values_changed += len(resolved.changes)
+            event_rows.extend(audit_value_rows(
+                edition_id=edition.pk, return_id=p.return_id,
+                old={code: before for code, (before, _after) in resolved.changes.items()},
+                new={code: after for code, (_before, after) in resolved.changes.items()},
+                actor_id=actor.pk if actor else None, at=now, return_version=p.version + 1,
+            ))
         for ids in _chunks(to_delete, 5000):
             Answer.objects.filter(pk__in=ids).delete()
         _insert_rows(Answer, ANSWER_COLUMNS, answer_rows)

@@ -40,6 +40,7 @@ from reporting.rules.engine import (
     value_fits_item,
 )
 from reporting.services.aggregation import edition_recompute_schedule
+from reporting.services.answers import AnswerChanges, answers_resolve
 from reporting.services.audit import audit_status_event, audit_subject, audit_value_events
 from reporting.values import Value, answer_set_value
 
@@ -65,20 +66,30 @@ class OtherChange:
     actor: str
     at: dt.datetime
     kind: str
+    actor_id: int | None = None
 
 
 class ReturnConflict(Exception):
-    """Someone saved the return after `expected_version` was read; nothing was written."""
+    """The return was saved after `expected_version` was read; nothing was written."""
 
     def __init__(self, *, survey_return: SurveyReturn, expected_version: int, current_version: int,
-                 changes: list[OtherChange]):
+                 changes: list[OtherChange], last_saved_by_id: int | None = None,
+                 last_saved_at: dt.datetime | None = None):
         self.survey_return = survey_return
         self.expected_version = expected_version
         self.current_version = current_version
         self.changes = changes
+        self.last_saved_by_id = last_saved_by_id
+        self.last_saved_at = last_saved_at
         super().__init__(
             f"return {survey_return.pk} is at version {current_version}, not {expected_version}"
         )
+
+    def saved_only_by(self, user) -> bool:
+        """Whether every save in between was `user`'s own (another tab or window, the back button)."""
+        if user is None or user.pk is None or self.last_saved_by_id != user.pk:
+            return False
+        return all(change.actor_id == user.pk for change in self.changes)
 
 
 class ReturnNotSubmittable(Exception):
@@ -133,13 +144,15 @@ def return_previous_values(survey_return: SurveyReturn) -> dict[str, Value] | No
     return return_values(previous)
 
 
-def return_check(survey_return: SurveyReturn, *, for_submission: bool, values=None) -> list[RuleFinding]:
+def return_check(survey_return: SurveyReturn, *, for_submission: bool, values=None,
+                 unreadable=()) -> list[RuleFinding]:
     values = return_values(survey_return) if values is None else values
     return return_values_check(
         edition=survey_return.edition,
         values=values,
         previous_values=return_previous_values(survey_return),
         for_submission=for_submission,
+        unreadable=unreadable,
     )
 
 
@@ -187,6 +200,37 @@ def user_can_review(*, user, survey_return: SurveyReturn) -> bool:
 # --- writes -----------------------------------------------------------------------------
 
 
+def _conflict(survey_return: SurveyReturn, expected_version: int) -> ReturnConflict:
+    """What was saved since `expected_version`: every audited change, who and when."""
+    current = SurveyReturn.objects.filter(pk=survey_return.pk).values_list("version", "updated_by_id", "updated_at").first()
+    events = (
+        AuditEvent.objects.filter(survey_return=survey_return, return_version__gt=expected_version)
+        .select_related("actor")
+        .order_by("at", "id")
+    )
+    changes = [
+        OtherChange(
+            item_code=event.item_code,
+            old_value=event.old_value,
+            new_value=event.new_value,
+            actor=(event.actor.get_full_name() or event.actor.username) if event.actor else "",
+            at=event.at,
+            kind=event.kind,
+            actor_id=event.actor_id,
+        )
+        for event in events
+    ]
+    version, saved_by_id, saved_at = current or (0, None, None)
+    return ReturnConflict(
+        survey_return=survey_return,
+        expected_version=expected_version,
+        current_version=version,
+        changes=changes,
+        last_saved_by_id=saved_by_id,
+        last_saved_at=saved_at,
+    )
+
+
 def _version_bump(*, survey_return: SurveyReturn, expected_version: int, actor, **fields) -> None:
     """Claim the next version in one UPDATE, or raise ReturnConflict with what others changed."""
     now = timezone.now()
@@ -194,29 +238,7 @@ def _version_bump(*, survey_return: SurveyReturn, expected_version: int, actor, 
         version=F("version") + 1, updated_at=now, updated_by=actor, **fields
     )
     if updated != 1:
-        current = SurveyReturn.objects.filter(pk=survey_return.pk).values_list("version", flat=True).first()
-        events = (
-            AuditEvent.objects.filter(survey_return=survey_return, return_version__gt=expected_version)
-            .select_related("actor")
-            .order_by("at", "id")
-        )
-        changes = [
-            OtherChange(
-                item_code=event.item_code,
-                old_value=event.old_value,
-                new_value=event.new_value,
-                actor=(event.actor.get_full_name() or event.actor.username) if event.actor else "",
-                at=event.at,
-                kind=event.kind,
-            )
-            for event in events
-        ]
-        raise ReturnConflict(
-            survey_return=survey_return,
-            expected_version=expected_version,
-            current_version=current or 0,
-            changes=changes,
-        )
+        raise _conflict(survey_return, expected_version)
     survey_return.version = expected_version + 1
     survey_return.updated_at = now
     survey_return.updated_by = actor
@@ -243,68 +265,70 @@ def return_values_save(
     actor,
     expected_version: int,
     source: str = AuditSource.WEB,
-) -> SurveyReturn:
-    """Set the items named in `values` (None: unanswered); items not named stay as they are.
+) -> AnswerChanges:
+    """Write what a request sent: `values` names the items sent (None: sent blank).
 
+    The rule is ``reporting.services.answers.answers_resolve``: items not named stay as they
+    are, a None clears the item, and items that do not apply after the write are cleared.
     Writes only the answers that change, records one AuditEvent per change, and bumps the
-    version checked against `expected_version` (ReturnConflict when someone else saved).
+    version checked against `expected_version` (ReturnConflict when the return was saved
+    since; the check is made even when nothing would change, so a stale page never silently
+    puts back old values). A save that changes nothing keeps the version.
     Callers check who may edit (``return_can_edit``); the web form's caller is refused here too.
     """
     if source == AuditSource.WEB and not return_can_edit(user=actor, survey_return=survey_return):
         raise ReturnNotEditable(_("This return cannot be edited now."))
     _check_values_fit(survey_return, values)
-    # The version UPDATE comes first: it locks the row, so concurrent saves queue behind it.
-    _version_bump(survey_return=survey_return, expected_version=expected_version, actor=actor)
+    # Lock the return first, so concurrent saves queue behind this one and then see its version.
+    current = SurveyReturn.objects.select_for_update().filter(pk=survey_return.pk).values_list("version", flat=True).first()
+    if current != expected_version:
+        raise _conflict(survey_return, expected_version)
 
     questionnaire = questionnaire_compiled(survey_return.edition)
-    old_values = return_values(survey_return)
-    old = {code: old_values.get(code) for code in values}
-    new = dict(values)
-    changed = [code for code in values if not _same(old[code], new[code])]
-    if changed:
-        existing = {
-            answer.item_id: answer
-            for answer in Answer.objects.filter(
-                survey_return=survey_return,
-                item_id__in=[questionnaire.items[code].id for code in changed],
-            )
-        }
-        to_create, to_update, to_delete = [], [], []
-        for code in changed:
-            item = questionnaire.items[code]
-            answer = existing.get(item.id)
-            if new[code] is None:
-                if answer is not None:
-                    to_delete.append(answer.pk)
-                continue
-            if answer is None:
-                answer = Answer(survey_return=survey_return, item_id=item.id)
-                answer_set_value(answer, item, new[code])
-                to_create.append(answer)
-            else:
-                answer_set_value(answer, item, new[code])
-                to_update.append(answer)
-        if to_delete:
-            Answer.objects.filter(pk__in=to_delete).delete()
-        if to_create:
-            Answer.objects.bulk_create(to_create)
-        if to_update:
-            Answer.objects.bulk_update(to_update, ["int_value", "bool_value", "text_value"])
-        AuditEvent.objects.bulk_create(
-            audit_value_events(
-                survey_return=survey_return,
-                old={code: old[code] for code in changed},
-                new={code: new[code] for code in changed},
-                actor=actor,
-                source=source,
-                return_version=survey_return.version,
-            )
+    resolved = answers_resolve(questionnaire=questionnaire, stored=return_values(survey_return), sent=values)
+    if not resolved.changes:
+        return resolved
+    _version_bump(survey_return=survey_return, expected_version=expected_version, actor=actor)
+    changed = resolved.changes
+    existing = {
+        answer.item_id: answer
+        for answer in Answer.objects.filter(
+            survey_return=survey_return,
+            item_id__in=[questionnaire.items[code].id for code in changed],
         )
-    return survey_return
-
-
-def _same(a: Value, b: Value) -> bool:
-    return a == b and type(a) is type(b)
+    }
+    to_create, to_update, to_delete = [], [], []
+    for code, (_before, after) in changed.items():
+        item = questionnaire.items[code]
+        answer = existing.get(item.id)
+        if after is None:
+            if answer is not None:
+                to_delete.append(answer.pk)
+            continue
+        if answer is None:
+            answer = Answer(survey_return=survey_return, item_id=item.id)
+            answer_set_value(answer, item, after)
+            to_create.append(answer)
+        else:
+            answer_set_value(answer, item, after)
+            to_update.append(answer)
+    if to_delete:
+        Answer.objects.filter(pk__in=to_delete).delete()
+    if to_create:
+        Answer.objects.bulk_create(to_create)
+    if to_update:
+        Answer.objects.bulk_update(to_update, ["int_value", "bool_value", "text_value"])
+    AuditEvent.objects.bulk_create(
+        audit_value_events(
+            survey_return=survey_return,
+            old={code: before for code, (before, _after) in changed.items()},
+            new={code: after for code, (_before, after) in changed.items()},
+            actor=actor,
+            source=source,
+            return_version=survey_return.version,
+        )
+    )
+    return resolved
 
 
 def _set_status(*, survey_return, actor, new_status, expected_version, comment="", source=AuditSource.WEB, **fields):
@@ -391,6 +415,50 @@ def return_submit(
         expected_version=expected_version, submitted_at=timezone.now(),
     )
     return survey_return
+
+
+@dataclass
+class EntrySaved:
+    """What the data-entry form's save did."""
+
+    changes: AnswerChanges
+    submitted: bool = False
+    # A submission was asked but refused: what blocks it (errors, unexplained warnings) ...
+    not_submittable: list[RuleFinding] | None = None
+    # ... or why it is not possible now (e.g. an admin editing a submitted return).
+    refused: str = ""
+
+
+@transaction.atomic
+def return_entry_save(
+    *,
+    survey_return: SurveyReturn,
+    values: dict[str, Value],
+    explanations: dict[str, str],
+    actor,
+    expected_version: int,
+    submit: bool = False,
+) -> EntrySaved:
+    """The data-entry form's save in one transaction: values, warning explanations, and the
+    submission when asked. A refused submission keeps the values and explanations saved
+    (the page says so); anything that fails on the way (a lost database connection) leaves
+    nothing written."""
+    changes = return_values_save(
+        survey_return=survey_return, values=values, actor=actor, expected_version=expected_version,
+    )
+    if explanations:
+        warning_confirmations_save(survey_return=survey_return, explanations=explanations, actor=actor)
+    saved = EntrySaved(changes=changes)
+    if submit:
+        try:
+            return_submit(survey_return=survey_return, actor=actor)
+        except ReturnNotSubmittable as refused:
+            saved.not_submittable = refused.findings
+        except ReturnActionRefused as refused:
+            saved.refused = str(refused)
+        else:
+            saved.submitted = True
+    return saved
 
 
 def _require_reviewer(actor, survey_return: SurveyReturn, *, admin_only: bool = False) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,23 +16,29 @@ from django.views.decorators.http import require_POST
 
 from institutions.models import Role
 from institutions.selectors import user_membership
-from reporting.forms.entry import EXPLANATION_PREFIX, ReturnForm
+from reporting.forms.entry import EXPLANATION_PREFIX, ReturnForm, findings_in_reading_order
 from reporting.models import ReturnStatus
-from reporting.rules.engine import ERROR, WARNING, questionnaire_compiled
+from reporting.rules.engine import (
+    ERROR,
+    WARNING,
+    language_is_chinese,
+    questionnaire_compiled,
+    return_values_check,
+)
 from reporting.selectors import edition_current, return_list_visible_to
 from reporting.selectors_entry import review_queue
 from reporting.services import returns as services
-from reporting.services.returns import (
-    ReturnActionRefused,
-    ReturnConflict,
-    ReturnNotSubmittable,
-    return_values_save,
-)
+from reporting.services.answers import answers_resolve
+from reporting.services.returns import ReturnConflict
+
+logger = logging.getLogger(__name__)
 
 
 def visible_return_or_404(request, pk: int):
     """The return if the user may see it; 404 otherwise (never reveal another's return)."""
-    return get_object_or_404(return_list_visible_to(user=request.user).select_related("edition__previous"), pk=pk)
+    return get_object_or_404(
+        return_list_visible_to(user=request.user).select_related("edition__previous", "institution"), pk=pk
+    )
 
 
 @login_required
@@ -83,23 +92,38 @@ def _item_comments(survey_return) -> tuple[list, dict[str, list[str]]]:
     return [c for c in comments if not c.item_id], by_item
 
 
-def _render_entry(request, survey_return, *, form, findings, status=200, conflict=None, submit_attempted=False):
-    can_edit = services.return_can_edit(user=request.user, survey_return=survey_return)
-    return_comments, item_comments = _item_comments(survey_return)
+def _render_entry(request, survey_return, *, form, findings, status=200, conflict=None, submit_attempted=False,
+                  database_unreachable=False):
+    """The data-entry page. `database_unreachable`: render without reading the database
+    (the save failed because it could not be reached; the page must still keep the typing)."""
+    questionnaire = form.questionnaire
+    if database_unreachable:
+        # The view checked before saving that the person may edit; nothing else is read.
+        can_edit, entry_open, can_review = True, True, False
+        return_comments, item_comments, confirmations = [], {}, {}
+    else:
+        can_edit = services.return_can_edit(user=request.user, survey_return=survey_return)
+        entry_open = services.entry_is_open(edition=survey_return.edition, institution_id=survey_return.institution_id)
+        can_review = services.user_can_review(user=request.user, survey_return=survey_return)
+        return_comments, item_comments = _item_comments(survey_return)
+        confirmations = {c.rule_code: c.explanation for c in survey_return.warning_confirmations.all()}
     show_comments = survey_return.status in (ReturnStatus.SENT_BACK, ReturnStatus.DRAFT)
+    findings = findings_in_reading_order(findings)
     form.attach_findings(findings, item_comments if show_comments else None)
-    confirmations = {c.rule_code: c for c in survey_return.warning_confirmations.all()}
     posted = form.explanations() if form.is_bound else {}
     warnings = [
         {
             "finding": f,
             "field_name": EXPLANATION_PREFIX + f.rule_code,
-            "explanation": posted.get(f.rule_code, confirmations[f.rule_code].explanation if f.rule_code in confirmations else ""),
+            "explanation": posted.get(f.rule_code, confirmations.get(f.rule_code, "")),
         }
         for f in findings if f.severity == WARNING
     ]
+    # Explanations typed for warnings not listed now go back with the next save, unseen but kept.
+    shown = {w["finding"].rule_code for w in warnings}
+    carried = [(EXPLANATION_PREFIX + code, text) for code, text in posted.items() if code not in shown]
     errors = [f for f in findings if f.severity == ERROR]
-    questionnaire = form.questionnaire
+    own_save = bool(conflict and conflict.saved_only_by(request.user))
     return render(request, "reporting/entry/return_form.html", {
         "survey_return": survey_return,
         "edition": survey_return.edition,
@@ -108,17 +132,28 @@ def _render_entry(request, survey_return, *, form, findings, status=200, conflic
         "errors": errors,
         "parse_errors": [(form[code].label, form.errors[code][0], code) for code in form.errors if code in questionnaire.items],
         "warnings": warnings,
+        "carried_explanations": carried,
         "can_edit": can_edit,
-        "entry_open": services.entry_is_open(edition=survey_return.edition, institution_id=survey_return.institution_id),
-        "can_review": services.user_can_review(user=request.user, survey_return=survey_return),
+        "entry_open": entry_open,
+        "can_review": can_review,
         "return_comments": return_comments if show_comments else [],
         "conflict": conflict,
+        "conflict_own": own_save,
         "submit_attempted": submit_attempted,
+        "database_unreachable": database_unreachable,
         "conflict_changes": [
             {**vars(change), "label": questionnaire.items[change.item_code].label() if change.item_code in questionnaire.items else change.item_code}
             for change in (conflict.changes if conflict else [])
         ],
     }, status=status)
+
+
+def _bound_form(data, *, questionnaire, survey_return, values=None):
+    """The form with what was posted; items not posted show the stored answers."""
+    form = ReturnForm(data, questionnaire=questionnaire,
+                      values=services.return_values(survey_return) if values is None else values)
+    form.is_valid()
+    return form
 
 
 @login_required
@@ -139,57 +174,77 @@ def return_detail(request, pk: int):
     if not services.return_can_edit(user=request.user, survey_return=survey_return):
         raise PermissionDenied(_("This return cannot be edited now."))
     data = request.POST.copy()
-    form = ReturnForm(data, questionnaire=questionnaire)
+    stored = services.return_values(survey_return)
+    form = ReturnForm(data, questionnaire=questionnaire, values=stored)
     if not form.is_valid():
-        # Nothing is saved; the page shows exactly what was typed, with the problems.
+        # Nothing is saved; the page shows exactly what was typed, with the problems. Rules
+        # that read an unreadable item are not evaluated (they would count it as empty).
         findings = []
-        if hasattr(form, "typed_values"):
-            findings = services.return_check(
-                survey_return, for_submission=False,
-                values={c: v for c, v in form.typed_values.items() if v is not None},
-            )
+        if hasattr(form, "sent_values"):
+            after = answers_resolve(questionnaire=questionnaire, stored=stored, sent=form.sent_values)
+            findings = services.return_check(survey_return, for_submission=False, values=after.values,
+                                             unreadable=form.unreadable)
         messages.error(request, _("Nothing was saved: correct the marked fields."))
         return _render_entry(request, survey_return, form=form, findings=findings, status=400)
 
-    typed = form.typed_values
+    sent = form.sent_values
     try:
-        return_values_save(
-            survey_return=survey_return, values=typed, actor=request.user,
-            expected_version=form.cleaned_data["version"],
+        saved = services.return_entry_save(
+            survey_return=survey_return, values=sent, explanations=form.explanations(), actor=request.user,
+            expected_version=form.cleaned_data["version"], submit=request.POST.get("action") == "submit",
         )
     except ReturnConflict as conflict:
         survey_return.refresh_from_db()
-        # Keep the typing, but let a second save knowingly replace the other person's values.
+        # Keep the typing, but let a second save knowingly replace the values saved in between.
         data["version"] = str(conflict.current_version)
-        form = ReturnForm(data, questionnaire=questionnaire)
-        form.is_valid()
-        findings = services.return_check(survey_return, for_submission=False,
-                                         values={c: v for c, v in typed.items() if v is not None})
+        stored = services.return_values(survey_return)
+        form = _bound_form(data, questionnaire=questionnaire, survey_return=survey_return, values=stored)
+        after = answers_resolve(questionnaire=questionnaire, stored=stored, sent=sent)
+        findings = services.return_check(survey_return, for_submission=False, values=after.values)
         return _render_entry(request, survey_return, form=form, findings=findings, status=409, conflict=conflict)
+    except (OperationalError, InterfaceError):
+        # The connection was lost mid-save: the transaction rolled back whole. Drop the broken
+        # connection (a later request reconnects) and show the typing without reading anything.
+        logger.warning("saving return %s: the database could not be reached", survey_return.pk, exc_info=True)
+        connection.close()
+        # The rules without the previous edition's comparison need no query.
+        findings = return_values_check(
+            edition=survey_return.edition, for_submission=False,
+            values=answers_resolve(questionnaire=questionnaire, stored=stored, sent=sent).values,
+        )
+        return _render_entry(request, survey_return, form=form, findings=findings, status=503, database_unreachable=True)
 
-    explanations = form.explanations()
-    if explanations:
-        services.warning_confirmations_save(survey_return=survey_return, explanations=explanations, actor=request.user)
-
-    if request.POST.get("action") == "submit":
-        try:
-            services.return_submit(survey_return=survey_return, actor=request.user)
-        except ReturnNotSubmittable as refused:
-            data["version"] = str(survey_return.version)
-            form = ReturnForm(data, questionnaire=questionnaire)
-            form.is_valid()
-            findings = services.return_check(survey_return, for_submission=True)
-            unexplained = {f.rule_code for f in refused.findings if f.severity == WARNING}
-            if unexplained:
-                messages.warning(request, _("Explain each warning before submitting."))
-            messages.error(request, _("Your changes were saved, but the return was not submitted: see the problems below."))
-            return _render_entry(request, survey_return, form=form, findings=findings, status=400, submit_attempted=True)
-        except ReturnActionRefused as refused:
-            messages.error(request, str(refused))
-            return redirect("entry:return", pk=survey_return.pk)
-        messages.success(request, _("The return was submitted for review."))
+    if saved.refused:
+        messages.error(request, saved.refused)
+        _tell_discarded(request, questionnaire, saved)
         return redirect("entry:return", pk=survey_return.pk)
-
-    messages.success(request, _("Draft saved."))
+    if saved.not_submittable is not None:
+        data["version"] = str(survey_return.version)
+        form = _bound_form(data, questionnaire=questionnaire, survey_return=survey_return)
+        findings = services.return_check(survey_return, for_submission=True)
+        # What blocks comes first; then what the warnings need.
+        messages.error(request, _("Your changes were saved, but the return was not submitted: see the problems below."))
+        if any(f.severity == WARNING for f in saved.not_submittable):
+            messages.warning(request, _("Explain each warning before submitting."))
+        _tell_discarded(request, questionnaire, saved)
+        return _render_entry(request, survey_return, form=form, findings=findings, status=400, submit_attempted=True)
+    if saved.submitted:
+        messages.success(request, _("The return was submitted for review."))
+    else:
+        messages.success(request, _("Draft saved."))
+    _tell_discarded(request, questionnaire, saved)
     return redirect("entry:return", pk=survey_return.pk)
 
+
+def _tell_discarded(request, questionnaire, saved) -> None:
+    """Say which typed answers were not kept because their question does not apply."""
+    if saved.changes.discarded:
+        messages.warning(request, _(
+            "Not kept, because the question they depend on is not answered yes: %(items)s."
+        ) % {"items": _item_list(questionnaire, saved.changes.discarded)})
+
+
+def _item_list(questionnaire, codes) -> str:
+    """Item labels for a message, separated as the language does."""
+    separator = "、" if language_is_chinese() else ", "
+    return separator.join(f"“{questionnaire.items[code].label()}”" for code in codes)

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from reporting.models import ReturnStatus, SurveyReturn, WarningConfirmation
+from reporting.models import Answer, Item, ReturnStatus, SurveyReturn, WarningConfirmation
 from reporting.services import returns as services
 from tests.reporting import entry_support
 from tests.reporting.entry_support import clean_values, form_data
@@ -80,8 +80,13 @@ def test_unreadable_values_keep_exactly_what_was_typed_and_save_nothing(world, r
 
 
 def test_applies_if_is_enforced_on_the_server(world, reporter_client):
+    # A value sent for an item that does not apply is not kept (the page disables such items).
     data = form_data({"svc_in_vitro": False, "iv_samples": 50}, version=1)
     reporter_client.post(url(world), data)
+    assert services.return_values(world["return"]) == {"svc_in_vitro": False}
+    # An answer stored before the rule (or written around it) is still an error that blocks submission.
+    Answer.objects.create(survey_return=world["return"], item=Item.objects.get(edition=world["edition"], code="iv_samples"),
+                          int_value=50)
     html = reporter_client.get(url(world)).content.decode()
     assert 'data-rule="applies_if:iv_samples"' in html
     ret = SurveyReturn.objects.get(pk=world["return"].pk)

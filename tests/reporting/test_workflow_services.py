@@ -40,10 +40,12 @@ def people(open_edition):
 
 
 def save(people, values, who="reporter", **kwargs):
+    """Save through the service; the return as saved (the service updates it in place)."""
     ret = SurveyReturn.objects.get(pk=people["return"].pk)
-    return services.return_values_save(
+    services.return_values_save(
         survey_return=ret, values=values, actor=people[who], expected_version=ret.version, **kwargs
     )
+    return ret
 
 
 def test_save_writes_only_changes_and_audits_them(people):
