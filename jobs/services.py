@@ -48,6 +48,14 @@ class JobSuperseded(Exception):
     """The job moved on while this run worked (another run took it over): nothing is kept."""
 
 
+class JobBusy(Exception):
+    """Another run holds the job: a live worker, or one just killed whose database session
+    has not ended yet. The task should be tried again later (``retry_after`` seconds), not
+    dropped, or a job whose worker died would never finish."""
+
+    retry_after = 30
+
+
 def _lifetime() -> timedelta:
     return getattr(settings, "BACKGROUND_JOB_LIFETIME", timedelta(days=1))
 
@@ -156,15 +164,17 @@ def _job_claim(job_id, step: str) -> BackgroundJob | None:
 @contextmanager
 def job_run(*, job_id, step: str) -> Iterator[BackgroundJob | None]:
     """Run a step of a job in this worker: yields the job marked running, or None when there
-    is nothing to do (already done, or running in a live worker).
+    is nothing to do (already done, or waiting for its owner). Raises JobBusy while another
+    run holds the job.
 
     The body finishes the job with ``job_finish`` (in the transaction of whatever it writes);
     an exception marks it failed. If the worker is killed, the job stays running, its lock
     goes with the connection, and the task's next delivery runs it again.
     """
     if not _run_lock(job_id):
-        logger.info("job %s is running in another worker; this delivery does nothing", job_id)
-        yield None
+        if BackgroundJob.objects.filter(pk=job_id, step=step, state__in=ACTIVE_STATES).exists():
+            raise JobBusy(str(job_id))
+        yield None  # finished meanwhile: this delivery has nothing to do
         return
     try:
         job = _job_claim(job_id, step)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from jobs import services
 from jobs.models import BackgroundJob, JobState, StoredFile
 from jobs.services import (
+    JobBusy,
     JobSuperseded,
     job_create,
     job_finish,
@@ -96,9 +97,25 @@ def test_a_step_runs_only_when_it_is_the_jobs_step(owner):
 def test_a_job_running_in_a_live_worker_is_not_run_again(owner):
     job = _job(owner)
     BackgroundJob.objects.filter(pk=job.pk).update(state=JobState.RUNNING, attempts=1)
-    with _OtherWorker(job.pk), job_run(job_id=job.pk, step="work") as running:
-        assert running is None
+    with _OtherWorker(job.pk):
+        # Not dropped either: the task is tried again later, in case that worker dies.
+        with pytest.raises(JobBusy), job_run(job_id=job.pk, step="work"):
+            pytest.fail("the body must not run")
+        BackgroundJob.objects.filter(pk=job.pk).update(state=JobState.DONE)
+        with job_run(job_id=job.pk, step="work") as finished_meanwhile:
+            assert finished_meanwhile is None
     assert BackgroundJob.objects.get(pk=job.pk).attempts == 1
+
+
+def test_a_busy_job_task_is_retried_not_dropped(owner, monkeypatch):
+    from celery.exceptions import Retry
+
+    from reporting.tasks.spreadsheets import returns_export_task
+
+    job = _job(owner)
+    BackgroundJob.objects.filter(pk=job.pk).update(kind="returns_export", step="export")
+    with _OtherWorker(job.pk), pytest.raises(Retry):
+        returns_export_task.apply(args=[str(job.pk)], throw=True)
 
 
 def test_a_job_whose_worker_died_is_run_again(owner):
