@@ -2,10 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from surveysite.sessions import session_keepalive
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/session/keepalive/", session_keepalive, name="session_keepalive"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("reporting.urls")),
     path("", include("jobs.urls")),

@@ -239,7 +239,7 @@ def test_a_reader_reads_prints_and_downloads_the_national_report(live_server, br
 
     # ---- English, through the site's language switch ----------------------------------------
     page.locator("#language-form").get_by_role("button", name="English").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")  # no eval under the CSP
     assert page.url.endswith("/report/2024/?chart=staff_total")  # same report, same chart
     text = page.inner_text("section.report-narrative").replace("†", "")
     assert page.inner_text("section.report-narrative h2") == "Survey data"
