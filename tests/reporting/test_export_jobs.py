@@ -106,7 +106,7 @@ def test_a_running_export_shows_its_progress(edition, returns):
     page = _client(admin).get(reverse("spreadsheets:export_job", kwargs={"job_id": job.pk})).content.decode()
     assert 'id="job-progress"' in page and "25%" in page
     assert reverse("jobs:status", kwargs={"job_id": job.pk}) in page
-    assert "js/job-progress.js" in page
+    assert "js/upload-job.js" in page
 
 
 @pytest.mark.parametrize("who", ["reporter", "liaison"])
