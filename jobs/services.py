@@ -27,7 +27,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.files.base import File
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from jobs.models import ACTIVE_STATES, BackgroundJob, JobState
@@ -150,9 +150,10 @@ def _job_claim(job_id, step: str) -> BackgroundJob | None:
         logger.warning("job %s (%s) resumes after an interrupted run (attempt %s)", job.pk, job.kind, job.attempts)
     if job.attempts >= _max_attempts():
         job.state, job.finished_at, job.updated_at = JobState.FAILED, now, now
-        job.problems = [{"row": None, "column": None, "message": _(
-            "The job stopped %(count)s times before finishing; it is not tried again."
-        ) % {"count": job.attempts}}]
+        with translation.override(job.language or None):
+            job.problems = [{"row": None, "column": None, "message": _(
+                "The job stopped %(count)s times before finishing; it is not tried again."
+            ) % {"count": job.attempts}}]
         job.save(update_fields=["state", "problems", "finished_at", "updated_at"])
         return None
     job.state, job.attempts, job.started_at, job.updated_at = JobState.RUNNING, job.attempts + 1, now, now

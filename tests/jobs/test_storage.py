@@ -9,7 +9,7 @@ from django.db import transaction
 from jobs.models import StoredFile, StoredFileChunk
 from jobs.storage import DatabaseStorage, survey_files
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 CONTENT = bytes(range(256)) * 41  # 10,496 bytes: not a multiple of any chunk size used here
 

@@ -132,3 +132,13 @@ def test_the_service_refuses_non_admins(edition):
 
     with pytest.raises(PermissionDenied):
         returns_export_job_start(edition=edition, actor=reporter(InstitutionFactory()), fmt="csv")
+
+
+def test_the_pages_speak_chinese_first(edition, returns, start):
+    admin = society_admin()
+    client = Client()  # no Accept-Language: the site's default, Chinese
+    client.force_login(admin)
+    assert "在后台生成文件" in client.get(reverse("spreadsheets:index")).content.decode()
+    job = _job(start(client))
+    page = client.get(reverse("spreadsheets:export_job", kwargs={"job_id": job.pk})).content.decode()
+    assert "文件已生成：共 3 份报表。" in page and "下载" in page
