@@ -3,6 +3,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_HASHES
+from django.contrib.messages import constants as message_levels
 from django.utils.translation import gettext_lazy as _
 
 from . import environment as env
@@ -80,6 +81,19 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Messages carry Bootstrap's alert names (templates/base.html: alert-<level_tag>), so an error
+# shows as one. An error keeps "error" as a second class too: the admin's stylesheet styles
+# li.error, and would show a plain "danger" like a success.
+MESSAGE_TAGS = {
+    message_levels.DEBUG: "secondary",
+    message_levels.INFO: "info",
+    message_levels.SUCCESS: "success",
+    message_levels.WARNING: "warning",
+    message_levels.ERROR: "danger error",
+}
+# A refused form (expired session, a page left open) gets the site's page, not Django's.
+CSRF_FAILURE_VIEW = "surveysite.views.csrf_failure"
 
 # django-axes throttles failed logins (the site's form and the admin's) before the password is
 # checked. Hospital staff share one address behind their NAT, so nothing is ever locked by
