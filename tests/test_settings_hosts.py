@@ -15,7 +15,7 @@ import json, django
 from django.conf import settings
 django.setup()
 print(json.dumps({
-    "cache": settings.CACHES["default"], "sessions": settings.SESSION_ENGINE,
+    "cache": settings.CACHES["default"], "sessions": settings.SESSION_ENGINE, "axes": settings.AXES_HANDLER,
     "files": settings.STORAGES["survey_files"], "upload_temp": settings.FILE_UPLOAD_TEMP_DIR,
     "media": str(settings.MEDIA_ROOT),
     "transport": getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None),
@@ -48,6 +48,7 @@ def test_production_defaults_keep_everything_in_the_database():
     values = _ok()
     assert values["cache"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
     assert values["sessions"] == "django.contrib.sessions.backends.db"
+    assert values["axes"] == "axes.handlers.database.AxesDatabaseHandler"
     assert values["files"] == {"BACKEND": "jobs.storage.DatabaseStorage"}
     assert values["transport"] is None
     assert values["beat"] == ["jobs.sweep"]

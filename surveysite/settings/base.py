@@ -210,6 +210,8 @@ else:
 # Sessions are rows of the database (Django's default engine, named so nobody swaps in a
 # per-host one): a person logged in through one app host is logged in on every host.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Failed-login counters and locks in the database too (django-axes' default handler, named).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 # Background jobs (jobs/): how long a job and its file are kept, how often a job is run again
 # after its worker died, and when one nobody runs any more is given up.
