@@ -90,6 +90,9 @@ def job_create(*, kind: str, owner, parameters: dict, language: str = "", step: 
         job.file_name = survey_files().save(_file_name(job, file_label), file)
         job.file_size = file.size
     job.save(force_insert=True)
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        # No broker, so no beat either (development, `make run`): sweep now and then here.
+        transaction.on_commit(jobs_sweep)
     return job
 
 

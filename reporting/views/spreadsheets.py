@@ -244,7 +244,6 @@ def export_job_detail(request, job_id):
         raise Http404
     return render(request, "reporting/spreadsheets/export_job.html", {
         "job": job, "states": BackgroundState, "running": job.active,
-        "edition": Edition.objects.filter(pk=job.parameters.get("edition_id")).first(),
     })
 
 

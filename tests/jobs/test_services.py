@@ -263,3 +263,13 @@ def test_the_sweep_task_is_scheduled_for_celery_beat(settings):
     assert jobs_sweep_task.name == "jobs.sweep"
     assert any(entry["task"] == "jobs.sweep" for entry in settings.CELERY_BEAT_SCHEDULE.values())
     assert jobs_sweep_task.delay().get() == {"stalled": 0, "expired": 0, "orphans": 0}
+
+
+def test_without_a_broker_creating_a_job_sweeps_expired_ones(owner, django_capture_on_commit_callbacks, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # development: no broker, so no beat
+    old = job_create(kind="test", owner=owner, parameters={}, file=b"old", file_label="a.csv")
+    BackgroundJob.objects.filter(pk=old.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        job_create(kind="test", owner=owner, parameters={})
+    assert not BackgroundJob.objects.filter(pk=old.pk).exists()
+    assert not survey_files().exists(old.file_name)
