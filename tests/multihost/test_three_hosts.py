@@ -180,12 +180,14 @@ def _scenarios(cluster: Cluster, edition) -> None:
     answers_before = Answer.objects.count()
     events_before = AuditEvent.objects.count()
     hosts = iter(["app1", "app2"] * 10_000)
-    wait_for(
-        "the import writing (its progress seen from both hosts before it commits)",
-        lambda: (lambda s: s if s["state"] == "importing" and s["phase"] == "write" and s["done"] > 0 else None)(
-            _status(office, next(hosts), bulk_job)),
-        timeout=300, interval=0.1,
-    )
+
+    def writing():
+        status = _status(office, next(hosts), bulk_job)
+        assert status["state"] == "importing", f"the import ended before it could be cut short: {status}"
+        return status["state"] == "importing" and status["phase"] == "write" and status["done"] > 0
+
+    wait_for("the import writing (its progress seen from both hosts before it commits)", writing,
+             timeout=300, interval=0.1)
     worker = cluster.network.hosts["worker"]
     process_kill(cluster.workers["worker"], signal.SIGKILL)
     cluster.workers["worker"].wait(timeout=30)
