@@ -4,9 +4,9 @@
 
 The machine's PostgreSQL and Redis listen on 127.0.0.1 only; the test's hosts live in their
 own network namespaces and reach them through this relay, bound to the host side of their
-veth pair. No service configuration changes, and the relay ends with the test. With
-``--round-robin LISTEN=TARGET1,TARGET2`` it is also the simple load balancer in front of the
-app hosts (bench/surge's two-host mode). Prints "ready" once every address listens.
+veth pair. No service configuration changes, and the relay ends with the test. A LISTEN with several
+TARGETs (``LISTEN=TARGET1,TARGET2``) sends each new connection to the next of them in turn:
+a round-robin load balancer in front of app hosts. Prints "ready" once every address listens.
 """
 
 from __future__ import annotations
