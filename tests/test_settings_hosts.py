@@ -50,7 +50,7 @@ def test_production_defaults_keep_everything_in_the_database():
     assert values["sessions"] == "django.contrib.sessions.backends.db"
     assert values["axes"] == "axes.handlers.database.AxesDatabaseHandler"
     assert values["files"] == {"BACKEND": "jobs.storage.DatabaseStorage"}
-    assert values["transport"] is None
+    assert values["transport"]["visibility_timeout"] == 3600
     assert values["beat"] == ["jobs.sweep"]
 
 
@@ -78,9 +78,9 @@ def test_an_unknown_files_backend_is_refused():
 
 def test_each_host_names_its_own_folders_and_the_broker_timeout():
     values = _ok(DJANGO_FILE_UPLOAD_TEMP_DIR="/srv/host1/tmp", DJANGO_MEDIA_ROOT="/srv/host1/media",
-                 CELERY_BROKER_VISIBILITY_TIMEOUT="7200")
+                 CELERY_VISIBILITY_TIMEOUT="7200")
     assert values["upload_temp"] == "/srv/host1/tmp" and values["media"] == "/srv/host1/media"
-    assert values["transport"] == {"visibility_timeout": 7200}
+    assert values["transport"]["visibility_timeout"] == 7200
 
 
 @pytest.mark.django_db

@@ -18,7 +18,13 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from reporting.indicators import indicator_parse
-from reporting.indicators.sql import CompiledAggregation, ItemInfo, aggregation_compile, rows_filter
+from reporting.indicators.sql import (
+    POPULATION_BREAKDOWNS,
+    CompiledAggregation,
+    ItemInfo,
+    aggregation_compile,
+    rows_filter,
+)
 from reporting.models import (
     AggregationState,
     CellItemTotal,
@@ -30,6 +36,7 @@ from reporting.models import (
     ReturnStatus,
     SurveyReturn,
 )
+from reporting.population import census_for_year
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +51,12 @@ def edition_recompute_schedule(*, edition_id: int, every_group: bool = False) ->
     figures, the base of its growth figures, changed).
 
     Once per edition and transaction: an import approving 1,237 returns queues one job.
+    The change stands if the broker cannot take the job (it is logged): the next
+    recomputation of the edition counts every return that changed since the last one, and
+    `manage.py aggregate` repairs the figures at any time.
     """
     from reporting.tasks.aggregation import edition_recompute_task
+    from reporting.tasks.queueing import task_enqueue
 
     connection = transaction.get_connection()
     for pending in getattr(connection, "run_on_commit", []):
@@ -55,7 +66,11 @@ def edition_recompute_schedule(*, edition_id: int, every_group: bool = False) ->
             return
 
     def recompute():
-        edition_recompute_task.delay(edition_id, only_changed=not recompute.every_group)
+        task_enqueue(
+            edition_recompute_task, (edition_id,), {"only_changed": not recompute.every_group},
+            if_lost=f"The figures of edition id {edition_id} catch up at its next recomputation, "
+            "or run `manage.py aggregate`.",
+        )
 
     recompute.edition_recompute_id = edition_id
     recompute.every_group = every_group
@@ -204,6 +219,7 @@ def _edition_figures(*, edition: Edition, using: str, rebuild: bool, only_change
         .values_list("pk", "code", "type", "part_of")
     }
     source = previous_figures_source(edition, using=using)
+    census = census_for_year(edition.data_year)
     connection = connections[using]
     compiled = aggregation_compile(
         indicators=[(key, indicator_parse(definition)) for key, definition in indicators],
@@ -213,6 +229,7 @@ def _edition_figures(*, edition: Edition, using: str, rebuild: bool, only_change
         previous_source=source,
         previous_edition_id=edition.previous_id,
         quote_name=connection.ops.quote_name,
+        population=census.by_province if census else None,
     )
     with transaction.atomic(using=using):
         if connection.vendor == "postgresql":
@@ -238,8 +255,10 @@ def _edition_figures(*, edition: Edition, using: str, rebuild: bool, only_change
     growth_columns = list(compiled.growth_columns.items())
     for row in rows:
         breakdown, group = row["breakdown"], str(row["grp"])
+        has_population = breakdown in POPULATION_BREAKDOWNS
         for column, key in value_columns:
-            figures[breakdown, group, key] = figure_decimal(row[column])
+            if has_population or key not in compiled.population_keys:  # else there is no such figure
+                figures[breakdown, group, key] = figure_decimal(row[column])
         for column, (key, previous_column) in growth_columns:
             if row[previous_column] is not None:  # else the previous edition has no figure for the group
                 figures[breakdown, group, key] = figure_decimal(row[column])

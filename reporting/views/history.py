@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from institutions.selectors import user_is_society_admin
+from reporting.converters import year_parse
 from reporting.formula_safety import row_neutralise
 from reporting.models import AuditEvent, Edition
 from reporting.rules.engine import questionnaire_compiled
@@ -87,7 +88,7 @@ def audit_export(request):
     year = request.GET.get("edition")
     filename = "audit-trail.csv"
     if year:
-        edition = get_object_or_404(Edition, year=year if year.isdigit() else 0)
+        edition = get_object_or_404(Edition, year=year_parse(year) or 0)
         events = events.filter(edition=edition)
         filename = f"audit-trail-{edition.year}.csv"
     writer = csv.writer(_Echo())

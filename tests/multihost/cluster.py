@@ -56,7 +56,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
 CELERY_TASK_DEFAULT_QUEUE = "{queue}"
 CELERY_TASK_IGNORE_RESULT = True
 CACHES["default"]["KEY_PREFIX"] = "{queue}"
-# A task of a killed worker comes back after CELERY_BROKER_VISIBILITY_TIMEOUT (10 s here);
+# A task of a killed worker comes back after CELERY_VISIBILITY_TIMEOUT (10 s here);
 # look for such tasks every 2 s instead of Kombu's 100 s.
 CELERY_BROKER_TRANSPORT_OPTIONS = {{
     **CELERY_BROKER_TRANSPORT_OPTIONS, "unacked_restore_interval": 2, "unacked_restore_throttle": 1,
@@ -134,7 +134,7 @@ class Cluster:
             "CELERY_BROKER_URL": f"redis://{host.outer}:6379/{self.redis_db}",
             "REDIS_URL": f"redis://{host.outer}:6379/{self.redis_db}",
             # A worker killed in the middle of a task gets it back after 10 s, not an hour.
-            "CELERY_BROKER_VISIBILITY_TIMEOUT": "10",
+            "CELERY_VISIBILITY_TIMEOUT": "10",
             "DJANGO_SECURE_SSL_REDIRECT": "0",
             "DJANGO_LOG_LEVEL": "INFO",
             # This host's own folders, on its private disk.
