@@ -111,6 +111,16 @@ def job_step_queue(*, job_id, actor, step: str, from_state: str = JobState.WAITI
     return job
 
 
+@transaction.atomic
+def job_queue_lost(*, job_id) -> None:
+    """The job's task could not be sent (the broker is down): the job fails now, so its owner
+    sees that and starts again, instead of watching it wait for a worker that never hears."""
+    now = timezone.now()
+    BackgroundJob.objects.select_for_update().filter(pk=job_id, state=JobState.QUEUED).update(
+        state=JobState.FAILED, finished_at=now, updated_at=now
+    )
+
+
 # --- run by a worker ------------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ def returns_export_job_start(*, edition: Edition, actor, fmt: str, statuses: lis
                              language: str = "") -> BackgroundJob:
     """Queue an export of the edition's returns (society admins only); the worker starts once
     the transaction commits."""
+    from reporting.spreadsheets.jobs import job_task_send
     from reporting.tasks.spreadsheets import returns_export_task
 
     if not user_is_society_admin(actor):
@@ -51,7 +52,7 @@ def returns_export_job_start(*, edition: Edition, actor, fmt: str, statuses: lis
         parameters={"edition_id": edition.pk, "year": edition.year, "format": fmt, "statuses": statuses},
         file_label=f"returns-{edition.year}{suffix}.{fmt}",
     )
-    transaction.on_commit(lambda: returns_export_task.delay(str(job.pk)))
+    job_task_send(returns_export_task, job.pk)
     return job
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.files.base import File
+from django.db import transaction
 
 from jobs.models import BackgroundJob
 from jobs.models import JobState as BackgroundState
@@ -132,6 +133,19 @@ def job_create(*, owner, edition, institution, approve: bool, filename: str, con
         },
         file=content if isinstance(content, bytes | File) else File(content), file_label=filename,
     ))
+
+
+def job_task_send(task, job_id) -> None:
+    """Send a job step's task once the transaction commits. A broker that cannot take it
+    (down, not answering) fails the job at once rather than leave it waiting for a worker."""
+    from jobs.services import job_queue_lost
+    from reporting.tasks.queueing import task_enqueue
+
+    def send():
+        if not task_enqueue(task, args=(str(job_id),), if_lost="The job is marked failed; its owner can start it again."):
+            job_queue_lost(job_id=job_id)
+
+    transaction.on_commit(send)
 
 
 def job_load(job_id, *, user) -> ImportJob | None:

@@ -12,7 +12,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -32,7 +31,7 @@ from reporting.services.export_jobs import EXPORT_KIND, returns_export_job_start
 from reporting.services.exports import returns_export_csv_chunks, returns_export_xlsx_file
 from reporting.services.imports import answers_of_returns
 from reporting.services.returns import return_can_edit
-from reporting.spreadsheets.jobs import IMPORT_STEP, JobState, job_create, job_load
+from reporting.spreadsheets.jobs import IMPORT_STEP, JobState, job_create, job_load, job_task_send
 from reporting.spreadsheets.layout import edition_items
 from reporting.spreadsheets.reading import MAX_BYTES, spreadsheet_cap
 from reporting.spreadsheets.workbooks import return_template_workbook_build, template_workbook_build
@@ -130,7 +129,7 @@ def return_upload(request, return_id: int):
             approve=False, filename=upload.name, content=upload,
             language=get_language() or "zh-hans", return_id=survey_return.pk,
         )
-        transaction.on_commit(lambda: spreadsheet_check_task.delay(job.id))
+        job_task_send(spreadsheet_check_task, job.id)
         return redirect("spreadsheets:job", job_id=job.id)
     return render(request, "reporting/spreadsheets/upload.html", {
         "form": form, "survey_return": survey_return, "edition": survey_return.edition, "bulk": False,
@@ -187,7 +186,7 @@ def edition_import(request, year: int):
             owner=request.user, edition=edition, institution=None, approve=form.cleaned_data["approve"],
             filename=upload.name, content=upload, language=get_language() or "zh-hans",
         )
-        transaction.on_commit(lambda: spreadsheet_check_task.delay(job.id))
+        job_task_send(spreadsheet_check_task, job.id)
         return redirect("spreadsheets:job", job_id=job.id)
     return render(request, "reporting/spreadsheets/upload.html", {
         "form": form, "edition": edition, "bulk": True,
@@ -320,5 +319,5 @@ def job_confirm(request, job_id: str):
     if job_step_queue(job_id=job.job.pk, actor=request.user, step=IMPORT_STEP) is None:
         messages.warning(request, _("This upload cannot be imported (it was already imported or rejected)."))
         return redirect("spreadsheets:job", job_id=job.id)
-    transaction.on_commit(lambda: spreadsheet_import_task.delay(job.id))
+    job_task_send(spreadsheet_import_task, job.id)
     return redirect("spreadsheets:job", job_id=job.id)

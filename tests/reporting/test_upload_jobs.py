@@ -88,3 +88,35 @@ def test_a_worker_killed_during_the_import_leaves_nothing_half_written(upload, e
     # And once more (a third delivery): nothing changes.
     import_job_run(job_id=job.id)
     assert AuditEvent.objects.filter(survey_return__in=returns, kind="value").count() == 3 * len(values)
+
+
+@pytest.fixture
+def broker_down():
+    """The app's Celery pointed at a port where no broker listens (the suite runs tasks in-process)."""
+    from surveysite.celery import app as celery_app
+    from tests.faults_support import free_port
+
+    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
+    celery_app.conf.update(broker_url=f"redis://127.0.0.1:{free_port()}/0", task_always_eager=False)
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    yield
+    celery_app.conf.update(saved)
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+def test_an_upload_whose_task_cannot_be_queued_fails_at_once(edition, broker_down, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    admin = society_admin()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(admin)
+    content = csv_bytes(returns_rows(edition, [InstitutionFactory()]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/spreadsheets/2024/import/", {"file": SimpleUploadedFile("all.csv", content)})
+    assert response.status_code == 302  # not a server error
+    job = BackgroundJob.objects.get(owner=admin)
+    assert job.state == JobState.FAILED  # not "checking" for ever
+    assert "Something went wrong" in client.get(response["Location"]).content.decode()
