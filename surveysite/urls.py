@@ -12,4 +12,5 @@ urlpatterns = [
     path("accounts/session/keepalive/", session_keepalive, name="session_keepalive"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("reporting.urls")),
+    path("", include("jobs.urls")),
 ]

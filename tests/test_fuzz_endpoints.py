@@ -29,6 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jobs.models import BackgroundJob, JobState
 from reporting.models import (
     Answer,
     AuditEvent,
@@ -41,7 +42,7 @@ from reporting.models import (
     SurveyReturn,
     WarningConfirmation,
 )
-from reporting.spreadsheets.jobs import JobState, job_create, job_save
+from reporting.spreadsheets.jobs import job_create
 from tests import factories
 from tests.reporting import entry_support
 from tests.reporting.entry_support import clean_values
@@ -136,6 +137,10 @@ ENDPOINTS = {
     "spreadsheets:job": Endpoint(),
     "spreadsheets:job_status": Endpoint(),
     "spreadsheets:job_confirm": Endpoint(),
+    "spreadsheets:edition_export_job": Endpoint(post={"fmt": ["csv", "xlsx"], "approved_only": ["1", "on"]}),
+    "spreadsheets:export_job": Endpoint(),
+    "jobs:status": Endpoint(),
+    "jobs:file": Endpoint(),
 }
 # Values of the URL's own parameters; the returns are drawn from the fixture's.
 PATH_VALUES = {"year": [2024], "file_type": ["csv", "json", "xlsx"], "fmt": ["csv", "xlsx"], "code": ["11", "99"]}
@@ -166,10 +171,9 @@ def test_every_endpoint_is_fuzzed():
 
 
 @pytest.fixture
-def fuzz_world(open_edition, tmp_path, settings):
+def fuzz_world(open_edition):
     """Returns in every state in Beijing (11), one in Shanghai (31), a person per role and an
     upload waiting for confirmation."""
-    settings.SPREADSHEET_UPLOAD_DIR = tmp_path
     edition = open_edition
     values = clean_values(edition)
     institutions = {code: factories.InstitutionFactory(code=code, province_id=province)
@@ -192,8 +196,7 @@ def fuzz_world(open_edition, tmp_path, settings):
     }
     job = job_create(owner=users["admin"], edition=edition, institution=None, approve=False,
                      filename="all.csv", content=b"institution_code,eq_pet_ct\nFZ1,3\n", language="en")
-    job.state = JobState.PREVIEWED
-    job_save(job)
+    BackgroundJob.objects.filter(pk=job.job.pk).update(state=JobState.WAITING)
     return {"edition": edition, "returns": returns, "users": users, "job": job,
             "institution": institutions["FZ2"]}
 
@@ -211,6 +214,7 @@ def _data_snapshot():
         EntryExtension.objects.aggregate(count=Count("id"), last=Max("id")),
         Publication.objects.count(),
         FigureValue.objects.aggregate(count=Count("id"), last=Max("id")),
+        list(BackgroundJob.objects.order_by("pk").values_list("pk", "state", "step", "file_name")),
     )
 
 
@@ -294,7 +298,7 @@ def test_hostile_input_is_refused_without_a_500_or_a_change(fuzz_world, role, na
     path_values = {
         "pk": [r.pk for r in world["returns"].values()],
         "return_id": [r.pk for r in world["returns"].values()],
-        "job_id": [world["job"].id],
+        "job_id": [world["job"].job.pk],
         **PATH_VALUES,
     }
     path_kwargs = st.fixed_dictionaries({param: st.sampled_from(path_values[param]) for param in params})
@@ -330,7 +334,7 @@ def test_each_kind_of_hostile_value_in_every_field(fuzz_world, name, route, para
     world = fuzz_world
     resolve = _resolver(world)
     kwargs = {"pk": world["returns"]["submitted"].pk, "return_id": world["returns"]["submitted"].pk,
-              "job_id": world["job"].id, "year": 2024, "file_type": "csv", "fmt": "csv", "code": "11"}
+              "job_id": world["job"].job.pk, "year": 2024, "file_type": "csv", "fmt": "csv", "code": "11"}
     url = reverse(name, kwargs={param: kwargs[param] for param in params})
     admin = world["users"]["admin"]
     for turn, value in enumerate(EVERY_KIND):
@@ -350,7 +354,7 @@ def test_hostile_url_parameters_are_404(fuzz_world, name, route, params):
     """Each parameter of the URL replaced by a value naming nothing: 404, whatever the method."""
     world = fuzz_world
     valid = {"pk": world["returns"]["draft"].pk, "return_id": world["returns"]["draft"].pk,
-             "job_id": world["job"].id, "year": 2024, "file_type": "csv", "fmt": "csv", "code": "11"}
+             "job_id": world["job"].job.pk, "year": 2024, "file_type": "csv", "fmt": "csv", "code": "11"}
     client = Client()
     client.force_login(world["users"]["admin"])
     # A POST-only view answers 405 to a GET before it looks anything up.

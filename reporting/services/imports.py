@@ -540,85 +540,74 @@ def _insert(model, objects: list) -> None:
 
 
 # --- browser uploads (run by Celery tasks; eager in development) -------------------------------
-
-
-def _job_progress(job):
-    from reporting.spreadsheets.jobs import job_save
-
-    last = [0.0]
-
-    def progress(phase: str, done: int, total: int) -> None:
-        import time
-
-        now = time.monotonic()
-        if now - last[0] < 0.5 and done < total:
-            return  # the browser polls about once a second; no need to write more often
-        last[0] = now
-        job.phase, job.done, job.total = phase, done, total
-        job_save(job)
-
-    return progress
+#
+# An upload is a background job (reporting/spreadsheets/jobs.py): the check stores the preview
+# or every problem; the import writes the returns and marks the job done in one transaction,
+# so a worker killed in the middle leaves the returns as they were and the job to be run again.
 
 
 def _job_context(job):
     from django.contrib.auth import get_user_model
     from django.utils import translation
 
-    edition = Edition.objects.get(pk=job.edition_id)
-    institution = Institution.objects.get(pk=job.institution_id) if job.institution_id else None
+    edition = Edition.objects.get(pk=job.parameters["edition_id"])
+    institution_id = job.parameters.get("institution_id")
+    institution = Institution.objects.get(pk=institution_id) if institution_id else None
     actor = get_user_model().objects.filter(pk=job.owner_id).first()
-    return edition, institution, actor, translation.override(job.language)
+    return edition, institution, actor, translation.override(job.language or None)
 
 
-def import_job_check(*, job_id: str) -> None:
-    """The dry run of an uploaded file: store the preview, or every problem."""
-    import logging
-
-    from reporting.spreadsheets.jobs import JobState, job_content, job_load, job_save
-
-    job = job_load(job_id)
-    if job is None or job.state != JobState.CHECKING:
-        return
-    edition, institution, _actor, language = _job_context(job)
-    with language:
-        try:
-            plan = returns_file_check(
-                edition=edition, content=job_content(job), filename=job.filename,
-                institution=institution, approve=job.approve, progress=_job_progress(job),
-            )
-        except SpreadsheetInvalid as exc:
-            job.state, job.problems = JobState.REJECTED, [p.as_dict() for p in exc.problems]
-        except Exception:  # never leave the person watching a spinner forever
-            logging.getLogger(__name__).exception("checking upload %s failed", job_id)
-            job.state = JobState.FAILED
-        else:
-            job.state, job.plan = JobState.PREVIEWED, plan.as_dict()
-    job_save(job)
+def _problem_dicts(exc: SpreadsheetInvalid) -> list[dict]:
+    return [p.as_dict() for p in exc.problems]
 
 
-def import_job_run(*, job_id: str) -> None:
+def import_job_check(*, job_id) -> None:
+    """The dry run of an uploaded file: the job waits for confirmation with the preview, or is
+    rejected with every problem."""
+    from jobs.models import JobState
+    from jobs.services import job_finish, job_progress_callback, job_run
+    from reporting.spreadsheets.jobs import CHECK_STEP, job_content
+
+    with job_run(job_id=job_id, step=CHECK_STEP) as job:
+        if job is None:
+            return
+        edition, institution, _actor, language = _job_context(job)
+        with language:
+            try:
+                plan = returns_file_check(
+                    edition=edition, content=job_content(job), filename=job.file_label,
+                    institution=institution, approve=bool(job.parameters.get("approve")),
+                    progress=job_progress_callback(job),
+                )
+            except SpreadsheetInvalid as exc:
+                job_finish(job=job, state=JobState.REJECTED, problems=_problem_dicts(exc))
+            else:
+                job_finish(job=job, state=JobState.WAITING, result={"plan": plan.as_dict()})
+
+
+def import_job_run(*, job_id) -> None:
     """Import a previewed upload, rejecting it if any of its returns changed since the preview."""
-    import logging
+    from jobs.models import JobState
+    from jobs.services import job_finish, job_progress_callback, job_run
+    from reporting.spreadsheets.jobs import IMPORT_STEP, job_content
 
-    from reporting.spreadsheets.jobs import JobState, job_content, job_load, job_save
-
-    job = job_load(job_id)
-    if job is None or job.state != JobState.IMPORTING or not job.plan:
-        return
-    edition, institution, actor, language = _job_context(job)
-    expected = {entry["institution_code"]: entry["version"] for entry in job.plan["returns"]}
-    with language:
-        try:
-            result = returns_import(
-                edition=edition, content=job_content(job), filename=job.filename, actor=actor,
-                institution=institution, approve=job.approve, expected_versions=expected,
-                progress=_job_progress(job),
-            )
-        except SpreadsheetInvalid as exc:
-            job.state, job.problems = JobState.REJECTED, [p.as_dict() for p in exc.problems]
-        except Exception:
-            logging.getLogger(__name__).exception("importing upload %s failed", job_id)
-            job.state = JobState.FAILED
-        else:
-            job.state, job.result = JobState.DONE, result.as_dict()
-    job_save(job)
+    with job_run(job_id=job_id, step=IMPORT_STEP) as job:
+        if job is None:
+            return
+        plan = (job.result or {}).get("plan")
+        if not plan:
+            raise ValueError(f"upload {job_id} has no preview to import")
+        edition, institution, actor, language = _job_context(job)
+        expected = {entry["institution_code"]: entry["version"] for entry in plan["returns"]}
+        with language:
+            try:
+                # The returns and the job's end commit together, or neither does.
+                with transaction.atomic():
+                    result = returns_import(
+                        edition=edition, content=job_content(job), filename=job.file_label, actor=actor,
+                        institution=institution, approve=bool(job.parameters.get("approve")),
+                        expected_versions=expected, progress=job_progress_callback(job),
+                    )
+                    job_finish(job=job, state=JobState.DONE, result={"plan": plan, "import": result.as_dict()})
+            except SpreadsheetInvalid as exc:
+                job_finish(job=job, state=JobState.REJECTED, problems=_problem_dicts(exc))

@@ -1,17 +1,39 @@
 from celery import shared_task
 
-__all__ = ["spreadsheet_check_task", "spreadsheet_import_task"]
+__all__ = ["returns_export_task", "spreadsheet_check_task", "spreadsheet_import_task"]
+
+# Each runs one step of a background job (jobs/services.py). A job another run still holds is
+# tried again later (JobBusy), never dropped: its worker may have just been killed.
 
 
-@shared_task(name="reporting.spreadsheet_check")
-def spreadsheet_check_task(job_id: str) -> None:
+@shared_task(name="reporting.spreadsheet_check", bind=True, max_retries=None)
+def spreadsheet_check_task(self, job_id: str) -> None:
+    from jobs.services import JobBusy
     from reporting.services.imports import import_job_check
 
-    import_job_check(job_id=job_id)
+    try:
+        import_job_check(job_id=job_id)
+    except JobBusy as busy:
+        raise self.retry(countdown=busy.retry_after) from busy
 
 
-@shared_task(name="reporting.spreadsheet_import")
-def spreadsheet_import_task(job_id: str) -> None:
+@shared_task(name="reporting.spreadsheet_import", bind=True, max_retries=None)
+def spreadsheet_import_task(self, job_id: str) -> None:
+    from jobs.services import JobBusy
     from reporting.services.imports import import_job_run
 
-    import_job_run(job_id=job_id)
+    try:
+        import_job_run(job_id=job_id)
+    except JobBusy as busy:
+        raise self.retry(countdown=busy.retry_after) from busy
+
+
+@shared_task(name="reporting.returns_export", bind=True, max_retries=None)
+def returns_export_task(self, job_id: str) -> None:
+    from jobs.services import JobBusy
+    from reporting.services.export_jobs import returns_export_job_run
+
+    try:
+        returns_export_job_run(job_id=job_id)
+    except JobBusy as busy:
+        raise self.retry(countdown=busy.retry_after) from busy

@@ -12,7 +12,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -22,13 +21,17 @@ from django.views.decorators.http import require_POST
 
 from institutions.models import Institution
 from institutions.selectors import user_is_society_admin
+from jobs.models import JobState as BackgroundState
+from jobs.selectors import job_list_owned_by, job_visible_to
+from jobs.services import job_step_queue
 from reporting.models import Edition, ReturnStatus
 from reporting.rules.engine import questionnaire_compiled
 from reporting.selectors import edition_current, return_list_visible_to
+from reporting.services.export_jobs import EXPORT_KIND, returns_export_job_start
 from reporting.services.exports import returns_export_csv_chunks, returns_export_xlsx_file
 from reporting.services.imports import answers_of_returns
 from reporting.services.returns import return_can_edit
-from reporting.spreadsheets.jobs import JobState, job_create, job_load, job_save
+from reporting.spreadsheets.jobs import IMPORT_STEP, JobState, job_create, job_load, job_task_send
 from reporting.spreadsheets.layout import edition_items
 from reporting.spreadsheets.reading import MAX_BYTES, spreadsheet_cap
 from reporting.spreadsheets.workbooks import return_template_workbook_build, template_workbook_build
@@ -123,10 +126,10 @@ def return_upload(request, return_id: int):
         upload = form.cleaned_data["file"]
         job = job_create(
             owner=request.user, edition=survey_return.edition, institution=survey_return.institution,
-            approve=False, filename=upload.name, content=upload.read(),
+            approve=False, filename=upload.name, content=upload,
             language=get_language() or "zh-hans", return_id=survey_return.pk,
         )
-        transaction.on_commit(lambda: spreadsheet_check_task.delay(job.id))
+        job_task_send(spreadsheet_check_task, job.id)
         return redirect("spreadsheets:job", job_id=job.id)
     return render(request, "reporting/spreadsheets/upload.html", {
         "form": form, "survey_return": survey_return, "edition": survey_return.edition, "bulk": False,
@@ -149,6 +152,7 @@ def index(request):
     editions = Edition.objects.filter(items__isnull=False).distinct().order_by("-year")
     return render(request, "reporting/spreadsheets/index.html", {
         "editions": editions, "current": edition_current(),
+        "export_jobs": job_list_owned_by(user=request.user, kind=EXPORT_KIND),
     })
 
 
@@ -180,9 +184,9 @@ def edition_import(request, year: int):
         upload = form.cleaned_data["file"]
         job = job_create(
             owner=request.user, edition=edition, institution=None, approve=form.cleaned_data["approve"],
-            filename=upload.name, content=upload.read(), language=get_language() or "zh-hans",
+            filename=upload.name, content=upload, language=get_language() or "zh-hans",
         )
-        transaction.on_commit(lambda: spreadsheet_check_task.delay(job.id))
+        job_task_send(spreadsheet_check_task, job.id)
         return redirect("spreadsheets:job", job_id=job.id)
     return render(request, "reporting/spreadsheets/upload.html", {
         "form": form, "edition": edition, "bulk": True,
@@ -210,12 +214,47 @@ def edition_export(request, year: int, fmt: str):
     )
 
 
+# --- exports prepared in the background ----------------------------------------------------------
+
+
+class ExportJobForm(forms.Form):
+    fmt = forms.ChoiceField(choices=[("csv", "CSV"), ("xlsx", "XLSX")])
+    approved_only = forms.BooleanField(required=False)
+
+
+@login_required
+@require_POST
+def edition_export_job(request, year: int):
+    """Start an export as a background job: a worker writes the file, any host serves it."""
+    _admin_or_404(request)
+    edition = _edition_or_404(year)
+    form = ExportJobForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    job = returns_export_job_start(
+        edition=edition, actor=request.user, fmt=form.cleaned_data["fmt"],
+        statuses=[ReturnStatus.APPROVED] if form.cleaned_data["approved_only"] else None,
+        language=get_language() or "zh-hans",
+    )
+    return redirect("spreadsheets:export_job", job_id=job.pk)
+
+
+@login_required
+def export_job_detail(request, job_id):
+    job = job_visible_to(user=request.user, job_id=job_id, kind=EXPORT_KIND)
+    if job is None:
+        raise Http404
+    return render(request, "reporting/spreadsheets/export_job.html", {
+        "job": job, "states": BackgroundState, "running": job.active,
+    })
+
+
 # --- an upload's preview, progress and confirmation ----------------------------------------------
 
 
 def _job_or_404(request, job_id: str):
-    job = job_load(job_id)
-    if job is None or job.owner_id != request.user.pk:
+    job = job_load(job_id, user=request.user)
+    if job is None:
         raise Http404
     return job
 
@@ -275,7 +314,10 @@ def job_confirm(request, job_id: str):
         if not return_can_edit(user=request.user, survey_return=survey_return):
             messages.error(request, _("This return cannot be changed now; nothing was imported."))
             return redirect("spreadsheets:job", job_id=job.id)
-    job.state, job.phase, job.done, job.total = JobState.IMPORTING, "", 0, 0
-    job_save(job)
-    transaction.on_commit(lambda: spreadsheet_import_task.delay(job.id))
+    # Row-locked: a second confirmation (a double click reaching another app host) finds the
+    # job importing already and queues nothing.
+    if job_step_queue(job_id=job.job.pk, actor=request.user, step=IMPORT_STEP) is None:
+        messages.warning(request, _("This upload cannot be imported (it was already imported or rejected)."))
+        return redirect("spreadsheets:job", job_id=job.id)
+    job_task_send(spreadsheet_import_task, job.id)
     return redirect("spreadsheets:job", job_id=job.id)

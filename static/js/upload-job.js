@@ -1,5 +1,5 @@
-// An upload being checked or imported: the progress bar follows the job, and the page reloads
-// when its state changes. (A script file: the Content Security Policy allows no inline script
+// A background job's page (an upload being checked or imported, an export being written): the
+// progress bar follows the job, and the page reloads when its state changes. (A script file: the Content Security Policy allows no inline script
 // or style attribute, so the bar's width is set here.)
 (function () {
   "use strict";

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "institutions",
     "reporting",
     "analysis",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -197,10 +198,54 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.STATIC_ROOT
+MEDIA_ROOT = env.MEDIA_ROOT
+FILE_UPLOAD_TEMP_DIR = env.FILE_UPLOAD_TEMP_DIR
+
+
+def survey_files_storage(backend: str) -> dict:
+    """STORAGES["survey_files"]: where uploads awaiting confirmation and finished exports are
+    kept, shared by every host (jobs/storage.py; README, "Several machines")."""
+    if backend == "database":
+        return {"BACKEND": "jobs.storage.DatabaseStorage"}
+    if backend == "s3":  # needs `pip install django-storages[s3]`
+        return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+            "bucket_name": env.SURVEY_FILES_S3_BUCKET,
+            "endpoint_url": env.SURVEY_FILES_S3_ENDPOINT_URL or None,
+            "region_name": env.SURVEY_FILES_S3_REGION or None,
+            "location": "survey-files",
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        }}
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"SURVEY_FILES_BACKEND is '{backend}'; use 'database' or 's3'.")
+
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "survey_files": survey_files_storage(env.SURVEY_FILES_BACKEND),
 }
+
+# Shared by every host: Redis when DJANGO_CACHE_URL or REDIS_URL names one, otherwise a table
+# of the database (created by migrate). Never a per-process memory cache.
+if env.CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": env.CACHE_URL, "KEY_PREFIX": "surveysite"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}}
+# Sessions are rows of the database (Django's default engine, named so nobody swaps in a
+# per-host one): a person logged in through one app host is logged in on every host.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Failed-login counters and locks in the database too (django-axes' default handler, named).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+
+# Background jobs (jobs/): how long a job and its file are kept, how often a job is run again
+# after its worker died, and when one nobody runs any more is given up.
+BACKGROUND_JOB_LIFETIME = timedelta(days=1)
+BACKGROUND_JOB_MAX_ATTEMPTS = 3
+BACKGROUND_JOB_STALLED_AFTER = timedelta(hours=2)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -241,6 +286,10 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Periodic tasks, sent by exactly one `celery -A surveysite beat` (README, "Several machines").
+CELERY_BEAT_SCHEDULE = {
+    "jobs-sweep": {"task": "jobs.sweep", "schedule": 15 * 60},
+}
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = env.EMAIL_URL_HOST or "localhost"

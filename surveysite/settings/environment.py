@@ -67,3 +67,18 @@ SECURE_PROXY_SSL_HEADER = _bool("DJANGO_SECURE_PROXY_SSL_HEADER", False)
 # REMOTE_ADDR unless a reverse proxy sets a header with the client's address and overwrites
 # what clients send, e.g. HTTP_X_REAL_IP,REMOTE_ADDR (not X-Forwarded-For, which clients extend).
 AXES_IPWARE_META_PRECEDENCE_ORDER = tuple(_list("DJANGO_AXES_IPWARE_META_PRECEDENCE_ORDER", "REMOTE_ADDR"))
+
+# Several machines (README, "Several machines"). The cache every host shares: Redis when one
+# is named, otherwise the database's cache table.
+CACHE_URL = _str("DJANGO_CACHE_URL") or _str("REDIS_URL")
+# Where kept files (uploads awaiting confirmation, finished exports) live: "database" (the
+# default; nothing to set up) or "s3" (an S3-compatible object store through django-storages;
+# credentials from the usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables).
+SURVEY_FILES_BACKEND = _str("SURVEY_FILES_BACKEND", "database").strip().lower()
+SURVEY_FILES_S3_BUCKET = _str("SURVEY_FILES_S3_BUCKET")
+SURVEY_FILES_S3_ENDPOINT_URL = _str("SURVEY_FILES_S3_ENDPOINT_URL")
+SURVEY_FILES_S3_REGION = _str("SURVEY_FILES_S3_REGION")
+# This host's own folders: request bodies too large for memory while they are received, and
+# media (no shared disk is assumed; kept files go to SURVEY_FILES_BACKEND).
+FILE_UPLOAD_TEMP_DIR = _str("DJANGO_FILE_UPLOAD_TEMP_DIR") or None
+MEDIA_ROOT = _str("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media"))

@@ -13,8 +13,7 @@ from tests.factories import PASSWORD, InstitutionFactory, reporter, survey_retur
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_reporter_fills_the_template_offline(live_server, page, edition, tmp_path, settings):
-    settings.SPREADSHEET_UPLOAD_DIR = str(tmp_path / "uploads")
+def test_reporter_fills_the_template_offline(live_server, page, edition, tmp_path):
     today = dt.date.today()
     edition.status, edition.opens_on, edition.closes_on = "open", today - dt.timedelta(days=1), today + dt.timedelta(days=1)
     edition.save()

@@ -285,11 +285,9 @@ def test_removing_columns_from_a_file_changes_only_what_the_rule_says(world, app
 
 
 @pytest.fixture
-def upload_pages(settings, tmp_path, django_capture_on_commit_callbacks):
+def upload_pages(django_capture_on_commit_callbacks):
     """Upload a file and confirm its preview, running the queued (eager) Celery tasks."""
     from django.core.files.uploadedfile import SimpleUploadedFile
-
-    settings.SPREADSHEET_UPLOAD_DIR = str(tmp_path / "uploads")
 
     def post(client, path, data=None):
         with django_capture_on_commit_callbacks(execute=True):

@@ -24,11 +24,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def upload_dir(settings, tmp_path):
-    settings.SPREADSHEET_UPLOAD_DIR = str(tmp_path / "uploads")
-
-
-@pytest.fixture(autouse=True)
 def entry_open(edition):
     today = dt.date.today()
     edition.status = "open"
