@@ -25,10 +25,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False  # nothing on a token is edited; revoking is the action below
+
     def has_delete_permission(self, request, obj=None):
         return False  # a revoked token stays listed, with who revoked it
 
-    @admin.action(description=_("Revoke the selected tokens"), permissions=["change"])
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("api.change_apitoken")
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["revoke"])
     def revoke(self, request, queryset):
         revoked = 0
         for token in queryset.filter(revoked_at__isnull=True):

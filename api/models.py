@@ -9,7 +9,6 @@ see and do is decided from the user at each request, the scope only narrows it t
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -51,9 +50,6 @@ class ApiToken(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
-        constraints = [
-            models.CheckConstraint(name="api_token_expires_after_creation", condition=Q(expires_at__gt=models.F("created_at"))),
-        ]
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
