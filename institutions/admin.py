@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 
+from institutions import admin_login_throttle  # noqa: F401  (registers the login-lock pages)
 from institutions.models import Institution, Membership, Province
 from institutions.resources import InstitutionResource
 from institutions.services import (

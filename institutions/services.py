@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tablib
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -407,3 +408,23 @@ def account_delete(*, user, actor, source: str = AuditSource.ADMIN) -> None:
         event.actor = actor
     user.delete()
     AuditEvent.objects.bulk_create(events)
+
+
+@transaction.atomic
+def account_unlock(*, username: str, actor, source: str = AuditSource.ADMIN) -> int:
+    """Lift django-axes' login lock on `username` (surveysite/login_throttle.py): its failed
+    logins are forgotten. The trail records how many there were; returns that number."""
+    _require_account_permission(actor, "change")
+    attempts = AccessAttempt.objects.select_for_update().filter(username=username)
+    failures = sum(attempts.values_list("failures_since_start", flat=True))
+    if not failures:
+        return 0
+    attempts.delete()
+    user = get_user_model().objects.filter(username=username).first()
+    # A name nobody has (someone guessing) is recorded by its name alone.
+    subject = audit_subject(user, label=username) if user else {"subject_label": username[:255]}
+    AuditEvent.objects.create(
+        kind=AuditEvent.Kind.ACCOUNT, **subject, source=source, actor=actor,
+        item_code="failed_logins", old_value=str(failures), new_value="0",
+    )
+    return failures

@@ -1,4 +1,5 @@
-"""Reads behind the national report page, its downloads and ``export_figures``.
+"""Reads behind the national report page, its downloads and ``export_figures`` (written by
+``reporting.services.exports``).
 
 Every function here reads a fixed number of queries whatever the number of returns or
 groups (tests pin them). Values come from the summary table (``FigureValue``, the live
@@ -10,13 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-import tablib
 from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from institutions.models import Province
-from reporting.formula_safety import cell_neutralise
 from reporting.models import (
     Breakdown,
     Edition,
@@ -29,7 +28,6 @@ from reporting.models import (
 )
 
 BREAKDOWNS = [Breakdown.PROVINCE, Breakdown.OWNERSHIP, Breakdown.HOSPITAL_LEVEL]
-EXPORT_HEADERS = ["edition", "group_by", "group", "key", "value"]
 PLACES = {"int": 0, "pct0": 0, "pct1": 1, "pct2": 2}
 # The columns of the breakdown tables (every figure is in the downloads).
 BREAKDOWN_TABLE_KEYS = [
@@ -96,26 +94,6 @@ def figure_export_rows(*, edition: Edition, breakdown: str | None = None, public
         key=lambda r: (breakdown_order.get(r[0], 9), r[1], positions.get(r[2], 10**6), r[2]),
     )
     return [[edition.year, group_by, group, key, value] for group_by, group, key, value in rows]
-
-
-def figures_dataset(rows: list[list], *, for_spreadsheet: bool) -> tablib.Dataset:
-    """The rows as a tablib Dataset; text cells neutralised, numbers kept as numbers."""
-    dataset = tablib.Dataset(headers=EXPORT_HEADERS, title="figures")
-    for year, group_by, group, key, value in rows:
-        # The value goes through as a number (cell_neutralise leaves numbers alone), so a
-        # negative growth stays -54.43, not the text '-54.43; CSV then writes its digits.
-        cell = cell_neutralise(value_number(value) if for_spreadsheet else value)
-        if not for_spreadsheet:
-            cell = value_plain(cell)
-        dataset.append([cell_neutralise(c) for c in (year, group_by, group, key)] + [cell])
-    return dataset
-
-
-def figures_json(rows: list[list]) -> list[dict]:
-    return [
-        {"edition": year, "group_by": group_by, "group": group, "key": key, "value": value_number(value)}
-        for year, group_by, group, key, value in rows
-    ]
 
 
 # --- the report page -------------------------------------------------------------------

@@ -1,21 +1,29 @@
-"""Institution-level exports of an edition's returns: one row per institution, streamed.
+"""Exports: an edition's returns (one row per institution, streamed) and its national figures.
 
-Rows are produced a chunk of returns at a time (keyset pagination by institution code, one
+Returns: rows are produced a chunk of returns at a time (keyset pagination by institution code, one
 answers query per chunk), so 100,000 returns export in bounded memory: CSV straight into a
 StreamingHttpResponse, XLSX through openpyxl's write-only mode into a temporary file that is
 then streamed. Every text cell is neutralised against formula injection. The layout is the
 import layout (codes in row 1, # note rows with labels), so an export can be edited and
 imported back.
+
+Figures (the report page's downloads and ``export_figures``): the contract columns first,
+then names and the printed value for people; see ``FIGURE_COLUMNS``.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
 
+from institutions.models import Province
 from reporting.formula_safety import cell_neutralise, row_neutralise
-from reporting.models import Answer, Edition, SurveyReturn
+from reporting.models import Answer, Breakdown, Edition, Indicator, Item, SurveyReturn
+from reporting.selectors_report import figure_export_rows, figure_rounded, value_number, value_plain
 from reporting.spreadsheets.layout import (
     EDITION_NOTE,
     HINT_NOTE,
@@ -99,3 +107,170 @@ def returns_export_xlsx_file(*, edition: Edition, statuses=None):
     workbook.save(handle)
     handle.seek(0)
     return handle
+
+
+# --- the national figures: report page downloads and `manage.py export_figures` ------------
+#
+# The first five columns are a contract scripts rely on (edition, group_by, group, key, value:
+# codes and the unrounded value, as `export_figures` always wrote them). The columns after them
+# are for people: the figure as printed, its unit and format, the indicator's and the group's
+# names in Chinese and English.
+
+FIGURE_CONTRACT_COLUMNS = ["edition", "group_by", "group", "key", "value"]
+FIGURE_COLUMNS = [
+    # (name, header in Chinese / English, XLSX column width)
+    ("edition", "普查年份 / Edition", 10),
+    ("group_by", "分组方式 / Grouped by", 14),
+    ("group", "分组代码 / Group code", 14),
+    ("key", "指标代码 / Indicator key", 28),
+    ("value", "精确值 / Exact value", 16),
+    ("value_rounded", "报告中的数值（取整） / Value as printed", 16),
+    ("unit", "单位 / Unit", 8),
+    ("label_zh", "指标（中文） / Indicator (Chinese)", 40),
+    ("label_en", "指标（英文） / Indicator (English)", 48),
+    ("group_zh", "分组（中文） / Group (Chinese)", 16),
+    ("group_en", "分组（英文） / Group (English)", 20),
+    ("format", "格式 / Format", 8),
+]
+FIGURE_COLUMN_NAMES = [name for name, _header, _width in FIGURE_COLUMNS]
+# How Excel shows the rounded value: as the report prints it (1,237 · 63.6 · -54.43).
+XLSX_NUMBER_FORMATS = {"int": "#,##0", "pct0": "0", "pct1": "0.0", "pct2": "0.00"}
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    edition: int
+    group_by: str
+    group: str
+    key: str
+    value: Decimal | None
+    format: str
+    label_zh: str
+    label_en: str
+    group_zh: str
+    group_en: str
+
+    @property
+    def value_rounded(self) -> Decimal | None:
+        return figure_rounded(self.value, self.format)
+
+    @property
+    def unit(self) -> str:
+        return "%" if self.format.startswith("pct") else ""
+
+
+def _group_names(edition: Edition) -> dict[tuple[str, str], tuple[str, str]]:
+    """{(group_by, group): (Chinese name, English name)}: provinces from the registry, ownership
+    and hospital level from the questionnaire's choices (2 queries)."""
+    names = {(Breakdown.NATIONAL.value, "national"): ("全国", "National")}
+    for code, name_zh, name_en in Province.objects.values_list("code", "name_zh", "name_en"):
+        names[(Breakdown.PROVINCE.value, code)] = (name_zh, name_en)
+    for item_code, choices in Item.objects.filter(
+        edition=edition, code__in=[Breakdown.OWNERSHIP, Breakdown.HOSPITAL_LEVEL]
+    ).values_list("code", "choices"):
+        for choice in choices:
+            names[(item_code, choice["code"])] = (choice.get("label_zh", ""), choice.get("label_en", ""))
+    return names
+
+
+def figure_download_rows(*, edition: Edition, breakdown: str | None = None, publication=None) -> list[FigureRow]:
+    """The rows of `figure_export_rows` (same order, same values) with what a person needs
+    to read them. Five queries, whatever the number of groups."""
+    rows = figure_export_rows(edition=edition, breakdown=breakdown, publication=publication)
+    indicators = {
+        key: (fmt, label_zh, label_en)
+        for key, fmt, label_zh, label_en in Indicator.objects.filter(edition=edition).values_list(
+            "key", "format", "label_zh", "label_en")
+    }
+    groups = _group_names(edition)
+    result = []
+    for year, group_by, group, key, value in rows:
+        fmt, label_zh, label_en = indicators.get(key, ("", "", ""))
+        group_zh, group_en = groups.get((group_by, group), ("", ""))
+        result.append(FigureRow(
+            edition=year, group_by=group_by, group=group, key=key, value=value, format=fmt,
+            label_zh=label_zh, label_en=label_en, group_zh=group_zh, group_en=group_en,
+        ))
+    return result
+
+
+def figures_csv(rows: list[FigureRow], *, for_excel: bool = False) -> str:
+    """CSV text; values unrounded (up to 8 decimals) and empty where a percentage's
+    denominator is 0. `for_excel` (the browser download) starts it with a byte-order mark, so
+    Excel reads the Chinese names as UTF-8, and ends lines with CRLF; the command writes
+    plain UTF-8 lines for scripts."""
+    output = io.StringIO()
+    writer = csv.writer(output, lineterminator="\r\n" if for_excel else "\n")
+    writer.writerow(FIGURE_COLUMN_NAMES)
+    for row in rows:
+        writer.writerow(
+            row_neutralise([row.edition, row.group_by, row.group, row.key])
+            + [value_plain(row.value), _printed_digits(row.value_rounded)]
+            + row_neutralise([row.unit, row.label_zh, row.label_en, row.group_zh, row.group_en, row.format])
+        )
+    return ("\ufeff" if for_excel else "") + output.getvalue()
+
+
+def _printed_digits(rounded: Decimal | None) -> str:
+    """The rounded value with the report's decimals (63.60 stays 63.60), no thousands separator."""
+    return "" if rounded is None else format(rounded, "f")
+
+
+def figures_json(rows: list[FigureRow]) -> list[dict]:
+    """One object per figure: the contract fields, then the readable ones; numbers as numbers."""
+    return [
+        {
+            "edition": row.edition, "group_by": row.group_by, "group": row.group, "key": row.key,
+            "value": value_number(row.value), "value_rounded": value_number(row.value_rounded),
+            "unit": row.unit, "label_zh": row.label_zh, "label_en": row.label_en,
+            "group_zh": row.group_zh, "group_en": row.group_en, "format": row.format,
+        }
+        for row in rows
+    ]
+
+
+def figures_xlsx(rows: list[FigureRow]) -> bytes:
+    """XLSX: row 1 the column names of the CSV, row 2 their Chinese / English headers (both
+    frozen), data from row 3; numbers stored as numbers, the rounded value shown as printed.
+    Written in openpyxl's write-only mode (a national download has some 6,000 rows)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    from reporting.spreadsheets.workbooks import xlsx_safe
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("figures")
+    sheet.freeze_panes = "A3"  # both header rows stay in view
+    for index, (_name, _header, width) in enumerate(FIGURE_COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.auto_filter.ref = f"A2:{get_column_letter(len(FIGURE_COLUMNS))}{len(rows) + 2}"
+    sheet.row_dimensions[2].height = 45  # the bilingual headers wrap onto a few lines
+    bold, header_fill = Font(bold=True), PatternFill("solid", fgColor="EEF2F7")
+    wrap = Alignment(wrap_text=True, vertical="top")
+
+    def header_cell(text, fill=None):
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        if fill is not None:
+            cell.fill, cell.alignment = fill, wrap
+        return cell
+
+    sheet.append([header_cell(name) for name in FIGURE_COLUMN_NAMES])
+    sheet.append([header_cell(header, header_fill) for _name, header, _width in FIGURE_COLUMNS])
+    for row in rows:
+        rounded = value_number(row.value_rounded)
+        number_format = XLSX_NUMBER_FORMATS.get(row.format)
+        if number_format:
+            rounded = WriteOnlyCell(sheet, value=rounded)
+            rounded.number_format = number_format
+        sheet.append(
+            [xlsx_safe(cell) for cell in (row.edition, row.group_by, row.group, row.key)]
+            + [value_number(row.value), rounded]
+            + [xlsx_safe(cell) for cell in (row.unit, row.label_zh, row.label_en, row.group_zh, row.group_en,
+                                            row.format)]
+        )
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()

@@ -10,6 +10,12 @@ such files with ``comment="#"``). The template and exports write these note rows
 
 Empty rows are skipped. Information columns (``institution_name`` ...) are written for
 people and ignored on import, so an export can be edited and imported back.
+
+One institution's template may instead be laid out one item a row (easier to read than 125
+columns across): row 1 is ``item_code, label_zh, label_en, unit, value, hint``; then a row
+``institution_code`` with the code in the value column, and one row per item (its code in
+column A, its answer in the value column). The importer tells the two apart by the header's
+first cell (``institution_code`` or ``item_code``); ``#`` rows are notes in both.
 """
 
 from __future__ import annotations
@@ -24,6 +30,12 @@ EDITION_NOTE = "#edition"
 LABEL_ZH_NOTE = "#zh"
 LABEL_EN_NOTE = "#en"
 HINT_NOTE = "#hint"
+SECTION_NOTE = "#section"
+
+# One item a row (a single institution's template); VALUE is the column read on import.
+ITEM_CODE = "item_code"
+VALUE = "value"
+LONG_HEADER = (ITEM_CODE, "label_zh", "label_en", "unit", VALUE, "hint")
 
 YES_ZH, NO_ZH = "是", "否"
 
@@ -33,6 +45,12 @@ def item_label(item: Item, language: str) -> str:
     if language == "en":
         return f"{item.label_en} ({item.unit_en})" if item.unit_en else item.label_en
     return f"{item.label_zh}（{item.unit_zh}）" if item.unit_zh else item.label_zh
+
+
+def item_unit(item: Item) -> str:
+    """The item's unit in both languages, e.g. '台 / units' ('' when it has none)."""
+    units = [unit for unit in (item.unit_zh, item.unit_en) if unit]
+    return " / ".join(dict.fromkeys(units))
 
 
 def item_hint(item: Item) -> str:

@@ -108,6 +108,11 @@ def returns_table_parse(table: SheetTable, *, edition, items: list[Item]) -> Par
             continue
         if header is None:
             header = [_text(cell) for cell in cells]
+            from reporting.spreadsheets.long_layout import header_is_long, returns_long_table_parse
+
+            if header_is_long(header):  # one item a row: a single institution's template
+                return returns_long_table_parse(table, parsed=parsed, header=header, header_row=row_number,
+                                                edition=edition, items=items)
             if not _header_check(parsed, row_number, header, items_by_code, edition, columns, ignored):
                 return parsed
             continue

@@ -1,10 +1,16 @@
-"""The XLSX template of an edition: one row per institution, item codes in the header.
+"""The XLSX templates of an edition, in two layouts the import both reads.
 
-Row 1 holds the codes the import reads; rows 2-5 are notes (edition, Chinese and English
-labels with units, what each column accepts) that the import skips. Cells carry data
-validation: drop-downs for yes/no and choices, whole numbers from 0 for counts, so Excel
-catches most mistakes while the form is filled offline. The template can be blank or
-prefilled with institutions' current answers.
+Many institutions (``template_workbook_build``): one row per institution, item codes in the
+header. Row 1 holds the codes the import reads; rows 2-5 are notes (edition, Chinese and
+English labels with units, what each column accepts) that the import skips.
+
+One institution (``return_template_workbook_build``): one item a row, with its code, labels,
+unit, the answer and what it accepts, under headings per section: a person reads it down the
+page instead of across 125 columns.
+
+Answer cells carry data validation: drop-downs for yes/no and choices, whole numbers from 0
+for counts, so Excel catches most mistakes while the form is filled offline. Templates can be
+blank or prefilled with current answers.
 """
 
 from __future__ import annotations
@@ -28,10 +34,15 @@ from reporting.spreadsheets.layout import (
     INSTITUTION_NAME,
     LABEL_EN_NOTE,
     LABEL_ZH_NOTE,
+    LONG_HEADER,
     NO_ZH,
+    NOTE_PREFIX,
+    SECTION_NOTE,
+    VALUE,
     YES_ZH,
     item_hint,
     item_label,
+    item_unit,
 )
 from reporting.values import Value
 
@@ -156,6 +167,121 @@ def template_workbook_build(
             )
             sheet.add_data_validation(choices)
             choices.add(cells)
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+LONG_SHEET_TITLE = "return"
+LONG_VALUE_COLUMN = LONG_HEADER.index(VALUE) + 1  # E
+LONG_WIDTHS = {"A": 26, "B": 44, "C": 44, "D": 12, "E": 18, "F": 40}
+
+
+def return_template_workbook_build(
+    *,
+    edition: Edition,
+    items: list[Item],
+    institution_code: str,
+    institution_name: str,
+    values: dict[str, Value],
+    language: str = "zh-hans",
+) -> bytes:
+    """One institution's template, one item a row (see reporting.spreadsheets.layout)."""
+    language = "en" if language.startswith("en") else "zh"
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = LONG_SHEET_TITLE
+    lists = workbook.create_sheet(LISTS_SHEET)
+    lists.sheet_state = "hidden"
+
+    bold = Font(bold=True)
+    note_fill = PatternFill("solid", fgColor="EEF2F7")
+    section_fill = PatternFill("solid", fgColor="D9E2F0")
+    answer_fill = PatternFill("solid", fgColor="FFF8DC")
+    sheet.append(list(LONG_HEADER))
+    sheet.append([NOTE_PREFIX + "说明 / notes", "题目", "Item", "单位 / Unit", "答案 / Answer",
+                  "可填写的内容 / Accepted values"])
+    sheet.append([EDITION_NOTE, edition.year, edition.title_zh, edition.title_en])
+    sheet.append([INSTITUTION_CODE, "机构代码（请勿修改）", "Institution code (do not change)", None,
+                  xlsx_safe(institution_code)])
+    code_row = 4
+    sheet.append([INSTITUTION_NAME, "机构名称（仅供参考，导入时忽略）", "Institution name (for reference; ignored on import)",
+                  None, xlsx_safe(institution_name)])
+    row = 5  # counted, not read from sheet.max_row (which scans every cell each time)
+    for sheet_row in sheet.iter_rows(min_row=1, max_row=row):
+        for cell in sheet_row:
+            if cell.row <= 2:
+                cell.font = bold
+            if cell.row >= 2:
+                cell.fill = note_fill
+    sheet.cell(row=code_row, column=LONG_VALUE_COLUMN).number_format = "@"  # codes keep leading zeros
+
+    whole = DataValidation(
+        type="whole", operator="between", formula1="0", formula2=str(MAX_INTEGER_VALUE),
+        allow_blank=True, showErrorMessage=True,
+        errorTitle="整数 / whole number", error="请输入 ≥ 0 的整数 / enter a whole number of 0 or more",
+    )
+    yes_no = DataValidation(
+        type="list",
+        formula1='"yes,no"' if language == "en" else f'"{YES_ZH},{NO_ZH}"',
+        allow_blank=True, showErrorMessage=True,
+        errorTitle="是/否 · yes/no", error="请选择 是 或 否 / choose yes or no",
+    )
+    sheet.add_data_validation(whole)
+    sheet.add_data_validation(yes_no)
+    list_column = 0
+    section_id = None
+    for item in items:
+        if item.section_id != section_id:
+            section_id = item.section_id
+            sheet.append([SECTION_NOTE, item.section.title_zh, item.section.title_en])
+            row += 1
+            for cell in sheet[row]:
+                cell.font, cell.fill = bold, section_fill
+        sheet.append([
+            item.code, item.label_zh, item.label_en, item_unit(item),
+            cell_value(item, values.get(item.code), language), item_hint(item),
+        ])
+        row += 1
+        answer = sheet.cell(row=row, column=LONG_VALUE_COLUMN)
+        answer.fill = answer_fill
+        reference = answer.coordinate
+        if item.type == ItemType.INTEGER:
+            whole.add(reference)
+        elif item.type == ItemType.BOOLEAN:
+            yes_no.add(reference)
+        elif item.type == ItemType.CHOICE and item.choices:
+            list_column += 1
+            list_letter = get_column_letter(list_column)
+            lists.cell(row=1, column=list_column, value=item.code)
+            for position, choice in enumerate(item.choices, start=2):
+                label = choice.get("label_en" if language == "en" else "label_zh") or choice["code"]
+                lists.cell(row=position, column=list_column, value=xlsx_safe(label))
+            end = len(item.choices) + 1
+            choices = DataValidation(
+                type="list",
+                formula1=f"{quote_sheetname(LISTS_SHEET)}!${list_letter}$2:${list_letter}${end}",
+                allow_blank=True, showErrorMessage=True,
+                errorTitle=item.code, error=item_hint(item)[:255],
+            )
+            sheet.add_data_validation(choices)
+            choices.add(reference)
+        else:
+            answer.alignment = Alignment(wrap_text=True, vertical="top")
+    for letter, width in LONG_WIDTHS.items():
+        sheet.column_dimensions[letter].width = width
+    for sheet_row in sheet.iter_rows(min_row=2):
+        for cell in sheet_row:
+            if cell.column in (2, 3, 6):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "A3"
+    sheet["A1"].comment = Comment(
+        "每行一个题目：在“value / 答案”列（E列）填写；A列是题目代码，导入时按代码读取，请勿修改。"
+        "以 # 开头的行是说明，导入时跳过。\n"
+        "One item a row: answer in the value column (E). Column A holds the item codes the import "
+        "reads; do not change them. Rows starting with # are notes and are skipped.",
+        "CSNM",
+    )
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()

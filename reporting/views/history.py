@@ -12,10 +12,16 @@ from django.utils import timezone
 
 from institutions.selectors import user_is_society_admin
 from reporting.formula_safety import row_neutralise
-from reporting.models import AuditEvent, Edition, ReturnStatus
+from reporting.models import AuditEvent, Edition
 from reporting.rules.engine import questionnaire_compiled
 from reporting.selectors_entry import return_audit_events
 from reporting.services import returns as services
+from reporting.views.display import (
+    codes_toggle,
+    status_label,
+    stored_value_label,
+    system_comment_label,
+)
 from reporting.views.entry import visible_return_or_404
 
 
@@ -24,17 +30,23 @@ def return_history(request, pk: int):
     survey_return = visible_return_or_404(request, pk)
     items = questionnaire_compiled(survey_return.edition).items
     page = Paginator(return_audit_events(survey_return), 100).get_page(request.GET.get("page"))
-    statuses = dict(ReturnStatus.choices)
+    show_codes, codes_url = codes_toggle(request)
     rows = []
     for event in page:
+        item = items.get(event.item_code) if event.kind == AuditEvent.Kind.VALUE else None
         old, new = event.old_value, event.new_value
         if event.kind == AuditEvent.Kind.STATUS:
-            old, new = statuses.get(old, old), statuses.get(new, new)
+            old, new = status_label(old), status_label(new)
+        elif event.kind == AuditEvent.Kind.VALUE:
+            old, new = stored_value_label(item, old), stored_value_label(item, new)
         rows.append({
             "event": event,
-            "label": items[event.item_code].label() if event.item_code in items else "",
+            # Value changes name their item; an extension's item_code is the institution's code.
+            "code": event.item_code if event.kind == AuditEvent.Kind.VALUE else "",
+            "label": item.label() if item is not None else event.item_code,
             "old": old,
             "new": new,
+            "comment": system_comment_label(event.comment),
         })
     return render(request, "reporting/entry/return_history.html", {
         "survey_return": survey_return,
@@ -42,6 +54,8 @@ def return_history(request, pk: int):
         "tab": "history",
         "page": page,
         "rows": rows,
+        "show_codes": show_codes,
+        "codes_url": codes_url,
         "can_review": services.user_can_review(user=request.user, survey_return=survey_return),
     })
 

@@ -18,13 +18,8 @@ from django.views.decorators.http import require_http_methods
 
 from institutions.selectors import user_is_society_admin, user_membership
 from reporting.models import Breakdown, Edition, FigureValue, Publication
-from reporting.selectors_report import (
-    figure_export_rows,
-    figures_dataset,
-    figures_json,
-    language_is_chinese,
-    report_context,
-)
+from reporting.selectors_report import language_is_chinese, report_context
+from reporting.services.exports import figure_download_rows, figures_csv, figures_json, figures_xlsx
 from reporting.services.publication import PublicationRefused, edition_publish
 
 DOWNLOAD_TYPES = {
@@ -112,15 +107,15 @@ def report_download(request, year: int, file_type: str):
     publication = None
     if request.GET.get("revision", "").isdigit():
         publication = get_object_or_404(Publication, edition=edition, revision=int(request.GET["revision"]))
-    rows = figure_export_rows(
+    rows = figure_download_rows(
         edition=edition, breakdown=None if by == "national" else by, publication=publication
     )
     if file_type == "json":
         body = json.dumps(figures_json(rows), ensure_ascii=False, indent=1)
     elif file_type == "csv":
-        body = figures_dataset(rows, for_spreadsheet=False).export("csv")
+        body = figures_csv(rows, for_excel=True)  # people open it in Excel
     else:
-        body = figures_dataset(rows, for_spreadsheet=True).export("xlsx")
+        body = figures_xlsx(rows)
     response = HttpResponse(body, content_type=DOWNLOAD_TYPES[file_type])
     response["Content-Disposition"] = f'attachment; filename="figures-{edition.year}-{by}.{file_type}"'
     return response

@@ -11,26 +11,13 @@ from django.utils.translation import gettext as _
 from institutions.selectors import user_is_society_admin
 from reporting.forms.entry import ReopenForm, SendBackForm
 from reporting.models import ReturnStatus
-from reporting.rules.engine import ERROR, WARNING, language_is_chinese, questionnaire_compiled
+from reporting.rules.engine import ERROR, WARNING, questionnaire_compiled
 from reporting.selectors_entry import return_review_comments
 from reporting.services import returns as services
-from reporting.values import value_display
+from reporting.views.display import codes_toggle, stored_value_label, typed_value_label
 from reporting.views.entry import visible_return_or_404
 
 ITEM_COMMENT_PREFIX = "item_comment__"
-
-
-def _display(item, value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if item.type == "choice":
-        zh = language_is_chinese()
-        for code, label_en, label_zh in item.choices:
-            if code == value:
-                return label_zh if zh else label_en
-    return value_display(value)
 
 
 @login_required
@@ -106,14 +93,19 @@ def return_review(request, pk: int):
                 "code": code,
                 "label": item.label(),
                 "unit": item.unit(),
-                "value": _display(item, values.get(code)),
-                "previous": _display(item, previous_values.get(code)) if previous_values is not None else None,
+                "value": typed_value_label(item, values.get(code)),
+                "previous": typed_value_label(item, previous_values.get(code)) if previous_values is not None else None,
+                # A refused send-back (no general comment) keeps what was typed per item.
+                "comment": request.POST.get(ITEM_COMMENT_PREFIX + code, "") if request.method == "POST" else "",
                 "changed": code in changed_codes,
                 "applies": questionnaire.applies(code, values),
                 "findings": findings_by_field.get(code, []),
             })
         sections.append({"section": section, "rows": rows})
     can_review = services.user_can_review(user=request.user, survey_return=survey_return)
+    show_codes, codes_url = codes_toggle(request)
+    # The general comment sits in the side column, outside the form of the item comments.
+    send_back_form.fields["comment"].widget.attrs["form"] = "review-form"
     is_admin = user_is_society_admin(request.user)
     status = survey_return.status
     return render(request, "reporting/entry/return_review.html", {
@@ -125,12 +117,23 @@ def return_review(request, pk: int):
         "errors": [f for f in findings if f.severity == ERROR],
         "warnings": [{"finding": f, "confirmation": confirmations.get(f.rule_code)} for f in findings if f.severity == WARNING],
         "changes": [
-            {"event": e, "label": questionnaire.items[e.item_code].label() if e.item_code in questionnaire.items else ""}
+            {
+                "event": e,
+                "label": questionnaire.items[e.item_code].label() if e.item_code in questionnaire.items else e.item_code,
+                "old": stored_value_label(questionnaire.items.get(e.item_code), e.old_value),
+                "new": stored_value_label(questionnaire.items.get(e.item_code), e.new_value),
+            }
             for e in changes
         ],
         "sent_back_version": sent_back_version,
         "has_previous": previous_values is not None,
-        "comments": return_review_comments(survey_return),
+        "comments": [
+            {"comment": c, "label": questionnaire.items[c.item.code].label()
+             if c.item and c.item.code in questionnaire.items else (c.item.code if c.item else "")}
+            for c in return_review_comments(survey_return)
+        ],
+        "show_codes": show_codes,
+        "codes_url": codes_url,
         "can_mark_reviewed": status == ReturnStatus.SUBMITTED,
         "can_send_back": status == ReturnStatus.SUBMITTED or (status == ReturnStatus.REVIEWED and is_admin),
         "can_approve": is_admin and status == ReturnStatus.REVIEWED,

@@ -31,7 +31,7 @@ from reporting.services.returns import return_can_edit
 from reporting.spreadsheets.jobs import JobState, job_create, job_load, job_save
 from reporting.spreadsheets.layout import edition_items
 from reporting.spreadsheets.reading import MAX_BYTES, spreadsheet_cap
-from reporting.spreadsheets.workbooks import template_workbook_build
+from reporting.spreadsheets.workbooks import return_template_workbook_build, template_workbook_build
 from reporting.tasks.spreadsheets import spreadsheet_check_task, spreadsheet_import_task
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -87,14 +87,23 @@ def _return_values(survey_return) -> dict:
 
 @login_required
 def return_template(request, return_id: int):
-    """The template with this return's current answers (?blank=1: only the institution filled in)."""
+    """The template with this return's current answers (?blank=1: only the institution filled in),
+    one item a row (?layout=wide: one row with a column per item, as for many institutions)."""
     survey_return = get_object_or_404(return_list_visible_to(user=request.user), pk=return_id)
     institution = survey_return.institution
     values = {} if request.GET.get("blank") else _return_values(survey_return)
-    content = template_workbook_build(
-        edition=survey_return.edition, items=edition_items(survey_return.edition),
-        rows=[(institution.code, institution.name, values)], language=get_language() or "zh-hans",
-    )
+    items = edition_items(survey_return.edition)
+    language = get_language() or "zh-hans"
+    if request.GET.get("layout") == "wide":
+        content = template_workbook_build(
+            edition=survey_return.edition, items=items, rows=[(institution.code, institution.name, values)],
+            language=language,
+        )
+    else:
+        content = return_template_workbook_build(
+            edition=survey_return.edition, items=items, institution_code=institution.code,
+            institution_name=institution.name, values=values, language=language,
+        )
     return _xlsx_response(content, f"survey-{survey_return.edition.year}-{institution.code}.xlsx")
 
 

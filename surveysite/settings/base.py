@@ -1,6 +1,9 @@
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_HASHES
+from django.contrib.messages import constants as message_levels
 from django.utils.translation import gettext_lazy as _
 
 from . import environment as env
@@ -24,6 +27,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "import_export",
     "ninja",  # the API's Swagger UI assets are served from the package, not a CDN
+    "axes",
+    "csp",
     "institutions",
     "reporting",
     "api",
@@ -31,6 +36,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -38,7 +44,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "surveysite.sessions.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "surveysite.urls"
@@ -61,7 +70,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": dj_database_url.parse(env.DATABASE_URL, conn_max_age=60)}
+DATABASES = {"default": dj_database_url.parse(env.DATABASE_URL or env.SQLITE_DATABASE_URL, conn_max_age=60)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -70,11 +79,86 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Survey data (institutions, reporting) is reached through a survey role, not Django permissions.
-AUTHENTICATION_BACKENDS = ["institutions.backends.SurveyRoleBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Messages carry Bootstrap's alert names (templates/base.html: alert-<level_tag>), so an error
+# shows as one. An error keeps "error" as a second class too: the admin's stylesheet styles
+# li.error, and would show a plain "danger" like a success.
+MESSAGE_TAGS = {
+    message_levels.DEBUG: "secondary",
+    message_levels.INFO: "info",
+    message_levels.SUCCESS: "success",
+    message_levels.WARNING: "warning",
+    message_levels.ERROR: "danger error",
+}
+# A refused form (expired session, a page left open) gets the site's page, not Django's.
+CSRF_FAILURE_VIEW = "surveysite.views.csrf_failure"
+
+# django-axes throttles failed logins (the site's form and the admin's) before the password is
+# checked. Hospital staff share one address behind their NAT, so nothing is ever locked by
+# address alone: an account is locked after AXES_FAILURE_LIMIT failures in a row, whichever
+# address they come from. The (account, address) pair is there because axes' system check asks
+# for the address in some parameter; with one limit the account-wide count is the one that trips.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked account before checking it
+    # Survey data (institutions, reporting) is reached through a survey role, not Django
+    # permissions; it checks passwords as Django's ModelBackend does.
+    "institutions.backends.SurveyRoleBackend",
+]
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# A login refused during the lock does not restart the cool-off: someone trying the right
+# password at minute 14 gets in at minute 15, not at minute 29.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful login clears the account's failures, so mistypes do not add up over a day.
+AXES_RESET_ON_SUCCESS = True
+# The login page, in the site's layout and the user's language, with status 429.
+AXES_LOCKOUT_CALLABLE = "surveysite.login_throttle.lockout_response"
+AXES_IPWARE_META_PRECEDENCE_ORDER = env.AXES_IPWARE_META_PRECEDENCE_ORDER
+# The admin lists locks read-only and unlocks through an audited service
+# (institutions/admin_login_throttle.py) instead of axes' own pages.
+AXES_ENABLE_ADMIN = False
+
+# Shared hospital computers: a session lasts at most a working day from the login
+# (SESSION_COOKIE_AGE) and ends after SESSION_IDLE_TIMEOUT without a request or, on a page
+# being filled in, without typing (static/js/session-keepalive.js); both are enforced by
+# surveysite.sessions.SessionTimeoutMiddleware, and the cookie goes when the browser closes.
+# A middleware rather than SESSION_SAVE_EVERY_REQUEST with a short age: that alone has no
+# working-day limit, and writes the session on every request.
+SESSION_COOKIE_AGE = 10 * 60 * 60
+SESSION_IDLE_TIMEOUT = 30 * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Content Security Policy (django-csp): scripts and styles come only from the site's own static
+# files; no inline <script>, <style>, style="..." or on...= in our pages. data: images are
+# Bootstrap's SVG icons (navbar toggler, select arrows, close buttons) inlined in its CSS.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # One exception, django-import-export's export page in the admin (a third-party template):
+        # its "Select all" box has onchange="onSelectToggleChange(event)" and it has two style
+        # attributes, "padding: 0;" and "font-weight: bold;". Exactly these are allowed, by hash;
+        # any other handler or style attribute is still refused.
+        "script-src-attr": [UNSAFE_HASHES, "'sha256-wid4zL8fR53ZYy1ljOepzR77Dn6vWUUxuNnnWWBP3I8='"],
+        "style-src-attr": [
+            UNSAFE_HASHES,
+            "'sha256-mHgUAqxc8GPXM/QhzkHrHujcrQTU9fd6ZjWz+icxKcA='",
+            "'sha256-+YWRMZ88jMyO7jVlBA52tZADiPobPIUA8LAWee68Fvs='",
+        ],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Hospital staff read Chinese first; English is one click away.
 LANGUAGE_CODE = "zh-hans"

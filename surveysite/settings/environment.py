@@ -21,16 +21,23 @@ def _bool(name: str, default: bool = False) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _list(name: str) -> list[str]:
-    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+def _list(name: str, default: str = "") -> list[str]:
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+def _int(name: str, default: int | None = None) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
 
 
 SECRET_KEY = _str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = _list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = _list("DJANGO_CSRF_TRUSTED_ORIGINS")
 DEBUG = _bool("DJANGO_DEBUG", False)
-# SQLite in the project folder when unset: the app runs with no database server.
-DATABASE_URL = _str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+# Empty when unset: development then uses SQLite in the project folder (no database server
+# needed), and production refuses to start.
+DATABASE_URL = _str("DATABASE_URL")
+SQLITE_DATABASE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 # PostgreSQL for the test suite unless the caller names another database.
 TEST_DATABASE_URL = _str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/surveysite")
 # No broker: Celery runs tasks in-process (eager).
@@ -44,3 +51,16 @@ EMAIL_USE_TLS = _bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", "survey@cnms.example")
 STATIC_ROOT = _str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 LOG_LEVEL = _str("DJANGO_LOG_LEVEL", "INFO")
+
+# HTTPS in production (see the README's Production section). Secure by default; a deployment
+# behind a TLS-terminating proxy says so instead of the app guessing from request headers.
+SECURE_SSL_REDIRECT = _bool("DJANGO_SECURE_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = _int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
+SECURE_HSTS_PRELOAD = _bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# Only when the proxy sets X-Forwarded-Proto itself (and overwrites what clients send).
+SECURE_PROXY_SSL_HEADER = _bool("DJANGO_SECURE_PROXY_SSL_HEADER", False)
+
+# Where django-axes reads the client address of a failed login (request.META keys, in order).
+# REMOTE_ADDR unless a reverse proxy sets a header with the client's address and overwrites
+# what clients send, e.g. HTTP_X_REAL_IP,REMOTE_ADDR (not X-Forwarded-For, which clients extend).
+AXES_IPWARE_META_PRECEDENCE_ORDER = tuple(_list("DJANGO_AXES_IPWARE_META_PRECEDENCE_ORDER", "REMOTE_ADDR"))

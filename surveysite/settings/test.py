@@ -25,3 +25,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# django-axes is on, as in production (tests/test_login_throttle.py), but its backend refuses a
+# login without a request, which is what the test client's login(username=..., password=...)
+# does: in tests, such a login skips the throttle (tests/auth_support.py); logins through the
+# login pages are throttled as in production.
+AUTHENTICATION_BACKENDS = ["tests.auth_support.AxesBackendForTests", *AUTHENTICATION_BACKENDS[1:]]  # noqa: F405

@@ -35,14 +35,16 @@ def test_reporter_fills_the_template_offline(live_server, page, edition, tmp_pat
     download = download_info.value
     assert download.suggested_filename == "survey-2024-B0001.xlsx"
 
+    # One item a row: the code in column A, the answer in column E ("value").
     workbook = load_workbook(io.BytesIO(Path(download.path()).read_bytes()))
     sheet = workbook.worksheets[0]
-    header = [cell.value for cell in sheet[1]]
-    assert sheet.cell(row=6, column=1).value == "B0001"
-    assert sheet.cell(row=6, column=header.index("ownership") + 1).value in ("公立", "Public")
-    sheet.cell(row=6, column=header.index("svc_in_vitro") + 1, value="是")
-    sheet.cell(row=6, column=header.index("iv_samples") + 1, value=1234)
-    sheet.cell(row=6, column=header.index("iv_tests") + 1, value=5678)
+    assert sheet.cell(row=1, column=5).value == "value"
+    rows = {row[0].value: row[0].row for row in sheet.iter_rows(min_row=2) if row[0].value}
+    assert sheet.cell(row=rows["institution_code"], column=5).value == "B0001"
+    assert sheet.cell(row=rows["ownership"], column=5).value in ("公立", "Public")
+    sheet.cell(row=rows["svc_in_vitro"], column=5, value="是")
+    sheet.cell(row=rows["iv_samples"], column=5, value=1234)
+    sheet.cell(row=rows["iv_tests"], column=5, value=5678)
     filled = tmp_path / "filled.xlsx"
     workbook.save(filled)
 

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.contrib import messages
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils import timezone
@@ -61,10 +62,11 @@ def test_refused_submission_lists_errors_then_warnings(world):
     values = {**clean_values(world["edition"]), "pmr_exam_tumor": 12, "eq_thyroid_analyzer": None}
     response = client.post(url(world), form_data(values, version=1, action="submit"))
     assert response.status_code == 400
-    notes = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+    # By level: the tags are Bootstrap's (settings.MESSAGE_TAGS: an error is "danger error").
+    notes = [(m.level, str(m)) for m in get_messages(response.wsgi_request)]
     assert notes == [
-        ("error", "Your changes were saved, but the return was not submitted: see the problems below."),
-        ("warning", "Explain each warning before submitting."),
+        (messages.ERROR, "Your changes were saved, but the return was not submitted: see the problems below."),
+        (messages.WARNING, "Explain each warning before submitting."),
     ]
     html = response.content.decode()
     summary = html[html.index('data-testid="summary"'):]

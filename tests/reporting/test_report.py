@@ -169,19 +169,24 @@ def test_report_context_reads_a_fixed_number_of_queries(edition, figures, django
 
 def test_downloads_carry_every_figure_and_breakdown(client, edition, figures):
     user = reporter()
-    csv_text = _get(client, user, reverse("report:download", args=[2024, "csv"])).content.decode()
-    lines = csv_text.splitlines()
+    raw = _get(client, user, reverse("report:download", args=[2024, "csv"])).content
+    assert raw.startswith("\ufeff".encode()) and b"\r\n" in raw  # Excel reads the Chinese names
+    csv_text = raw.decode("utf-8-sig")
+    assert ",上海市,Shanghai," in csv_text  # the group's names beside its code
+    lines = [",".join(line.split(",")[:5]) for line in csv_text.splitlines()]  # the contract columns
     assert lines[0] == "edition,group_by,group,key,value"
     assert "2024,national,national,dept_total,2" in lines
     assert "2024,province,31,dept_total,1" in lines
     assert "2024,ownership,nonpublic,dept_total,1" in lines
     assert "2024,national,national,pet_exam_tumor_pct," in lines  # zero denominator: empty
     data = json.loads(_get(client, user, reverse("report:download", args=[2024, "json"]) + "?by=national").content)
-    assert {"edition": 2024, "group_by": "national", "group": "national", "key": "dept_total", "value": 2} in data
+    contract = ["edition", "group_by", "group", "key", "value"]
+    assert {"edition": 2024, "group_by": "national", "group": "national", "key": "dept_total", "value": 2} in [
+        {k: row[k] for k in contract} for row in data]
     assert all(row["group_by"] == "national" for row in data)
     xlsx = _get(client, user, reverse("report:download", args=[2024, "xlsx"]))
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
-    rows = {(r[1], r[2], r[3]): r[4] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    rows = {(r[1], r[2], r[3]): r[4] for r in sheet.iter_rows(min_row=3, values_only=True)}
     assert rows[("national", "national", "dept_total")] == 2
     growth = rows[("national", "national", "positron_units_growth")]
     assert isinstance(growth, float) and growth < 0  # a negative number stays a number
@@ -191,11 +196,11 @@ def test_downloaded_text_cells_are_neutralised(client, edition, figures):
     FigureValue.objects.create(edition=edition, breakdown="province", group="=HYPERLINK(\"x\")",
                                key="@evil", value=Decimal("-3"), computed_at=FigureValue.objects.first().computed_at)
     user = reporter()
-    csv_text = _get(client, user, reverse("report:download", args=[2024, "csv"])).content.decode()
-    assert "'=HYPERLINK" in csv_text and ",'@evil,-3" in csv_text
+    csv_text = _get(client, user, reverse("report:download", args=[2024, "csv"])).content.decode("utf-8-sig")
+    assert "'=HYPERLINK" in csv_text and ",'@evil,-3," in csv_text
     xlsx = _get(client, user, reverse("report:download", args=[2024, "xlsx"]))
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
-    evil = [r for r in sheet.iter_rows(min_row=2, values_only=True) if r[3] == "'@evil"]
+    evil = [r for r in sheet.iter_rows(min_row=3, values_only=True) if r[3] == "'@evil"]
     assert evil and evil[0][2].startswith("'=") and evil[0][4] == -3
 
 

@@ -77,7 +77,9 @@ def own_return(edition):
 
 def test_reporter_downloads_prefilled_template(client, edition, own_return):
     _login(client, reporter(own_return.institution))
-    response = client.get(reverse("spreadsheets:return_template", kwargs={"return_id": own_return.pk}))
+    # One item a row by default (tests/reporting/test_spreadsheet_long_layout.py); one row on request.
+    response = client.get(reverse("spreadsheets:return_template", kwargs={"return_id": own_return.pk}),
+                          {"layout": "wide"})
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
     header = [cell.value for cell in sheet[1]]

@@ -57,7 +57,10 @@ def test_send_back_with_item_comments_then_see_changes_since(world, submitted):
     services.return_submit(survey_return=submitted, actor=world["reporter"])
     html = liaison.get(f"/returns/{submitted.pk}/review/").content.decode()
     assert 'data-testid="changes-since"' in html
-    assert "<code>staff_nurse</code>: <code>2</code> → <code>3</code>" in html
+    assert '<span title="staff_nurse">人员：护士（人）</span>: 2 → 3' in html  # the label, not the code
+    assert "<code>staff_nurse</code>" not in html
+    html = liaison.get(f"/returns/{submitted.pk}/review/?codes=1").content.decode()
+    assert "人员：护士（人）</span> <code>staff_nurse</code>: 2 → 3" in html  # codes on request
 
 
 def test_review_then_admin_approves(world, submitted, django_capture_on_commit_callbacks):
@@ -86,10 +89,13 @@ def test_stale_review_action_is_refused(world, submitted):
 
 
 def test_history_page_lists_value_and_status_changes(world, submitted):
-    html = login(world["reporter"]).get(f"/returns/{submitted.pk}/history/").content.decode()
-    assert "人员：护士（人）" in html and "staff_nurse</code>" in html
-    assert "<code>已提交</code>" in html  # status changes read as statuses
+    reporter = login(world["reporter"])
+    html = reporter.get(f"/returns/{submitted.pk}/history/").content.decode()
+    assert '<span title="staff_nurse">人员：护士（人）</span>' in html and "staff_nurse</code>" not in html
+    assert "<td>已提交</td>" in html  # status changes read as statuses
     assert world["reporter"].username in html
+    html = reporter.get(f"/returns/{submitted.pk}/history/?codes=1").content.decode()
+    assert "人员：护士（人）</span> <code class=\"small\">staff_nurse</code>" in html
 
 
 def test_admin_exports_the_audit_trail_as_csv(world, submitted):

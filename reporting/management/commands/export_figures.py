@@ -4,14 +4,22 @@ from django.core.management.base import BaseCommand, CommandError
 
 from reporting.management.edition_option import add_edition_argument, edition_for_option
 from reporting.models import Breakdown
-from reporting.selectors_report import figure_export_rows, figures_dataset, figures_json
+from reporting.services.exports import (
+    FIGURE_COLUMN_NAMES,
+    figure_download_rows,
+    figures_csv,
+    figures_json,
+    figures_xlsx,
+)
 
 
 class Command(BaseCommand):
     help = (
         "Write every report indicator of an edition: CSV columns edition,group_by,group,key,value "
         "(national figures unless --by names a breakdown), values unrounded, an empty value where "
-        "a percentage's denominator is 0. Reads the figures `aggregate` computed."
+        "a percentage's denominator is 0; then, for people, " + ",".join(FIGURE_COLUMN_NAMES[5:]) + " "
+        "(the value as printed, its unit, the indicator's and the group's names in Chinese and "
+        "English, the format). Reads the figures `aggregate` computed."
     )
 
     def add_arguments(self, parser):
@@ -27,7 +35,7 @@ class Command(BaseCommand):
         edition_obj = edition_for_option(edition)
         if format == "xlsx" and not output:
             raise CommandError("--output: an xlsx file must be written to a file, not the terminal")
-        rows = figure_export_rows(edition=edition_obj, breakdown=by)
+        rows = figure_download_rows(edition=edition_obj, breakdown=by)
         if not rows:
             self.stderr.write(
                 f"Edition {edition} has no figures{f' by {by}' if by else ''}: "
@@ -36,9 +44,9 @@ class Command(BaseCommand):
         if format == "json":
             content = json.dumps(figures_json(rows), ensure_ascii=False, indent=1) + "\n"
         elif format == "csv":
-            content = figures_dataset(rows, for_spreadsheet=False).export("csv", lineterminator="\n")
+            content = figures_csv(rows)
         else:
-            content = figures_dataset(rows, for_spreadsheet=True).export("xlsx")
+            content = figures_xlsx(rows)
         if output:
             mode = "wb" if isinstance(content, bytes) else "w"
             with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as handle:
