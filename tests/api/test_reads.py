@@ -51,7 +51,11 @@ def api(user, scope="read"):
 
 
 def _csv_rows(content: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(content.lstrip("\ufeff"))))[1:]
+    """The contract columns edition,group_by,group,key,value of a figures CSV (the download adds
+    columns for people after them)."""
+    rows = list(csv.reader(io.StringIO(content.lstrip("\ufeff"))))
+    assert rows[0][:5] == ["edition", "group_by", "group", "key", "value"]
+    return [row[:5] for row in rows[1:]]
 
 
 def _api_rows(body: dict) -> list[list[str]]:
