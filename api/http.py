@@ -85,6 +85,14 @@ def conditional(request, *, tag: str, last_modified: dt.datetime | None) -> Http
     return get_conditional_response(request, etag=f'"{tag}"', last_modified=timestamp)
 
 
+def json_response(model, data: dict, *, status: int = 200) -> HttpResponse:
+    """`data` validated by `model` (the response schema the OpenAPI document declares) and
+    written by pydantic's own JSON encoder: for large bodies (a page of 1,000 returns, every
+    figure of an edition) several times faster than ninja's model_dump then json.dumps."""
+    body = model.model_validate(data).model_dump_json()
+    return HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
+
+
 def validators_set(response: HttpResponse, *, tag: str, last_modified: dt.datetime | None) -> None:
     """ETag and Last-Modified on a response; clients must revalidate, shared caches keep nothing."""
     response["ETag"] = f'"{tag}"'

@@ -100,8 +100,9 @@ def questionnaire_codebook(edition: Edition) -> dict:
     }
 
 
-def indicator_list(edition: Edition) -> list[Indicator]:
-    return list(Indicator.objects.filter(edition=edition).order_by("position"))
+def indicator_list(edition: Edition) -> list[dict]:
+    return list(Indicator.objects.filter(edition=edition).order_by("position").values(
+        "key", "position", "section", "format", "definition", "label_en", "label_zh"))
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -140,11 +141,16 @@ def figures_rows(*, edition: Edition, publication: Publication | None, group_by:
         edition=edition, breakdown=None if group_by == Breakdown.NATIONAL else group_by, publication=publication,
     )
     wanted_groups, wanted_keys = set(groups), set(keys)
-    return [
-        {"group_by": row_group_by, "group": group, "key": key, "value": value_plain(value) or None}
-        for _year, row_group_by, group, key, value in rows
-        if (not wanted_groups or group in wanted_groups) and (not wanted_keys or key in wanted_keys)
-    ]
+    texts: dict = {}  # many figures share a value (0, small counts): format each once
+    result = []
+    for _year, row_group_by, group, key, value in rows:
+        if (wanted_groups and group not in wanted_groups) or (wanted_keys and key not in wanted_keys):
+            continue
+        text = texts.get(value)
+        if text is None:
+            text = texts[value] = value_plain(value) or None
+        result.append({"group_by": row_group_by, "group": group, "key": key, "value": text})
+    return result
 
 
 FIGURE_GROUP_BY = ["all", Breakdown.NATIONAL.value, *(b.value for b in BREAKDOWNS)]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Path, Query, Router
 
 from api import selectors
-from api.http import CleanStr, conditional, validators_set
+from api.http import CleanStr, conditional, json_response, validators_set
 from api.schemas import (
     EditionList,
     EditionOut,
@@ -26,6 +27,7 @@ from reporting.models import Edition, Publication
 router = Router(tags=["editions"])
 
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+FIGURES_CACHE_SECONDS = 3600
 Year = Path(..., ge=1900, le=2999, description="The survey year, e.g. 2024")
 
 
@@ -107,7 +109,6 @@ def indicators(request, year: int = Year):
 )
 def figures(
     request,
-    response: HttpResponse,
     year: int = Year,
     revision: int | None = Query(None, ge=1, le=100000, description="A published revision"),
     live: bool = Query(False, description="The live figures even when a revision is published"),
@@ -123,15 +124,23 @@ def figures(
     if not_modified is not None:
         validators_set(not_modified, tag=tag, last_modified=version.last_modified)
         return not_modified
-    rows = selectors.figures_rows(
-        edition=edition, publication=version.publication, group_by=group_by, groups=group, keys=key,
-    )
+    # The body of a version never changes: kept in the cache under its tag, so repeated pulls
+    # of unchanged figures (by clients without their ETag) are not recomputed either.
+    cache_key = f"api:figures:{tag}"
+    body = cache.get(cache_key)
+    if body is None:
+        rows = selectors.figures_rows(
+            edition=edition, publication=version.publication, group_by=group_by, groups=group, keys=key,
+        )
+        body = json_response(FiguresOut, {
+            "edition": edition.year, "source": version.source,
+            "revision": version.publication.revision if version.publication else None,
+            "as_of": version.last_modified, "items": rows, "next": None,
+        }).content
+        cache.set(cache_key, body, timeout=FIGURES_CACHE_SECONDS)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
     validators_set(response, tag=tag, last_modified=version.last_modified)
-    return {
-        "edition": edition.year, "source": version.source,
-        "revision": version.publication.revision if version.publication else None,
-        "as_of": version.last_modified, "items": rows, "next": None,
-    }
+    return response
 
 
 @router.get("/editions/{year}/publications", response={200: PublicationList, **ERRORS},

@@ -22,6 +22,7 @@ from api.http import (
     cursor_datetime,
     cursor_decode,
     cursor_encode,
+    json_response,
     next_link,
     validators_set,
 )
@@ -93,7 +94,6 @@ def _return_out(row: dict, answers: dict | None) -> dict:
 )
 def return_list(
     request,
-    response: HttpResponse,
     edition: int | None = Query(None, ge=1900, le=2999, description="Survey year"),
     status: list[Literal["draft", "submitted", "sent_back", "reviewed", "approved"]] = Query([]),
     province: CleanStr | None = Query(None, max_length=2, description="Province code, e.g. 11"),
@@ -123,13 +123,14 @@ def return_list(
         validators_set(not_modified, tag=tag, last_modified=last_modified)
         return not_modified
     values = selectors.answers_of([r["id"] for r in rows]) if answers else {}
+    response = json_response(ReturnList, {
+        "items": [_return_out(row, values.get(row["id"], {}) if answers else None) for row in rows],
+        "next": next_link(request, following),
+    })
     validators_set(response, tag=tag, last_modified=last_modified)
     if following:
         response["Link"] = f'<{next_link(request, following)}>; rel="next"'
-    return {
-        "items": [_return_out(row, values.get(row["id"], {}) if answers else None) for row in rows],
-        "next": next_link(request, following),
-    }
+    return response
 
 
 def _visible_return(request, return_id: int):

@@ -127,6 +127,9 @@ def test_figures_conditional_request_costs_one_query_and_changes_with_the_figure
     call_command("aggregate", "--edition", "2024", stdout=io.StringIO())
     changed = client.get("/api/v1/editions/2024/figures", HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
+    # The body kept for the old version is not served for the new one.
+    dept_total = [f["value"] for f in changed.json()["items"] if f["key"] == "dept_total" and f["group"] == "national"]
+    assert dept_total == ["4"]
 
 
 def test_editions_questionnaire_and_indicators_form_a_codebook(edition):
