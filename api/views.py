@@ -23,17 +23,20 @@ from api.services.tokens import (
 )
 from reporting.models import AuditSource
 
+# The new secret waits in the session for the one page that shows it (post, redirect, get),
+# so reloading that page neither shows it again nor creates another token.
+CREATED_SECRET = "api_token_created"
+
 
 @never_cache
 @login_required
 def token_list(request):
     if not user_may_hold_token(request.user):
         raise PermissionDenied(_("Your account has no survey role yet."))
-    created_secret = None
     form = TokenCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            token, created_secret = api_token_create(
+            _token, secret = api_token_create(
                 user=request.user, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"],
                 expires_at=timezone.now() + dt.timedelta(days=form.cleaned_data["expires_in_days"]),
                 actor=request.user, source=AuditSource.WEB,
@@ -41,11 +44,13 @@ def token_list(request):
         except TokenRefused as refused:
             form.add_error(None, str(refused))
         else:
-            form = TokenCreateForm()  # the secret is shown once, on this response only
+            request.session[CREATED_SECRET] = secret
+            return redirect("api_tokens:list")
     tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at", "-id")
     return render(request, "api/tokens.html", {
-        "form": form, "tokens": tokens, "created_secret": created_secret, "now": timezone.now(),
-    }, status=200)
+        "form": form, "tokens": tokens, "created_secret": request.session.pop(CREATED_SECRET, None),
+        "now": timezone.now(),
+    })
 
 
 @login_required
