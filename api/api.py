@@ -6,11 +6,14 @@ django-ninja's own static files (no CDN, no inline script).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.http import Http404
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 
 from api.auth import read_auth
 from api.errors import ApiError, RateLimited
@@ -25,7 +28,19 @@ follow `next` until it is null. Figures and returns carry `ETag` and `Last-Modif
 `If-None-Match` to get `304 Not Modified` when nothing changed. Messages follow
 `Accept-Language` (Chinese by default, `en` for English). See docs/api.md."""
 
+class ApiJSONEncoder(NinjaJSONEncoder):
+    """Times to the microsecond, as pydantic writes them in the large bodies (Django's encoder
+    cuts them to milliseconds, and a cursor or changed_since needs the exact time)."""
+
+    def default(self, o):
+        if isinstance(o, dt.datetime):
+            text = o.isoformat()
+            return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
+        return super().default(o)
+
+
 class Utf8JSONRenderer(JSONRenderer):
+    encoder_class = ApiJSONEncoder
     json_dumps_params = {"ensure_ascii": False}  # Chinese labels as text, not \u escapes
 
 

@@ -198,6 +198,11 @@ def test_returns_carry_typed_answers(returns_world):
     assert item["answers"]["ownership"] == "public" and item["answers"]["op_suggestions"] == "建议 3"
     assert "eq_spect_ct" not in item["answers"]  # unanswered items are absent
     assert api(society_admin()).get("/api/v1/returns?institution=B3&answers=false").json()["items"][0]["answers"] is None
+    # Times to the microsecond, the same in the list and in the detail (a cursor needs them exact).
+    detail = api(society_admin()).get(f"/api/v1/returns/{item['id']}").json()
+    stored = SurveyReturn.objects.get(pk=item["id"]).updated_at
+    assert detail["updated_at"] == item["updated_at"]
+    assert dt.datetime.fromisoformat(item["updated_at"].replace("Z", "+00:00")) == stored
 
 
 def test_cursor_pages_cover_every_return_once_in_a_stable_order(returns_world):
