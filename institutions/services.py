@@ -233,14 +233,15 @@ DEMO_PASSWORD = "survey-demo-2024"
 
 
 @transaction.atomic
-def demo_accounts_create() -> list[tuple[str, str, str]]:
+def demo_accounts_create(*, institution=None) -> list[tuple[str, str, str]]:
     """One account per role for trying the app: (username, password, what it can do).
 
-    The reporter belongs to the first active institution (the demo dataset's first), the
-    liaison to that institution's province. Running it again resets the same accounts.
+    The reporter belongs to `institution`, by default the first active one (the demo
+    dataset's first), the liaison to that institution's province. Running it again resets
+    the same accounts.
     """
     User = get_user_model()
-    institution = Institution.objects.active().order_by("code").first()
+    institution = institution or Institution.objects.active().order_by("code").first()
     if institution is None:
         raise ValueError("no institution exists yet: load the demo data or import institutions first")
     accounts = [
@@ -255,7 +256,7 @@ def demo_accounts_create() -> list[tuple[str, str, str]]:
         user.is_superuser = role == Role.ADMIN
         user.set_password(DEMO_PASSWORD)
         user.save()
-        membership_set(user=user, role=role, actor=None, source=AuditSource.SYSTEM,
+        membership_set(user=user, role=role, actor=None, source=AuditSource.DEMO,
                        comment="create_demo_accounts", **scope)
         created.append((username, DEMO_PASSWORD, description))
     return created

@@ -77,11 +77,16 @@ class EditionAdmin(EditionSpreadsheetAdminMixin, admin.ModelAdmin):
     edition's definition files (``setup_survey``)."""
 
     form = EditionForm
-    list_display = ["year", "data_year", "status", "opens_on", "closes_on", "definition_version"]
+    list_display = ["year", "data_year", "status_shown_label", "opens_on", "closes_on", "definition_version"]
     fields = [
         "year", "data_year", "title_zh", "title_en", "previous", *EDITION_SCHEDULE_FIELDS,
         "definition_version", "definition_checksum", "created_at", "updated_at",
     ]
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_shown_label(self, edition):
+        # As the site's pages show it: an "open" edition past its closing date is closed.
+        return edition.status_shown.label
 
     def get_readonly_fields(self, request, obj=None):
         editable = list(EDITION_SCHEDULE_FIELDS)

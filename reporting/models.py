@@ -7,9 +7,14 @@ edition, stored long: one typed row per answered item, so national totals are a
 ``GROUP BY`` in the database.
 """
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import formats, timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from institutions.models import Institution
@@ -23,6 +28,15 @@ class EditionStatus(models.TextChoices):
     OPEN = "open", _("Open")
     CLOSED = "closed", _("Closed")
     PUBLISHED = "published", _("Published")
+
+
+@dataclass(frozen=True)
+class EditionStatusShown:
+    """An edition's status as people should read it today (see ``Edition.status_shown``)."""
+
+    code: str  # draft, scheduled, open, closed, published: also the badge's CSS class
+    label: str  # in the active language, with the date that explains it
+    entry_open: bool
 
 
 class Edition(models.Model):
@@ -64,6 +78,43 @@ class Edition(models.Model):
 
     def __str__(self):
         return str(self.year)
+
+    def entry_open_on(self, day: dt.date) -> bool:
+        """Open for entry on `day` by its status and dates (extensions aside)."""
+        return (
+            self.status == EditionStatus.OPEN
+            and (self.opens_on is None or self.opens_on <= day)
+            and (self.closes_on is None or day <= self.closes_on)
+        )
+
+    @property
+    def status_shown(self) -> EditionStatusShown:
+        """The status to show people: the stored status read together with the dates, so an
+        edition left "open" after its closing date shows as closed, never as open."""
+        today = timezone.localdate()
+
+        def day(value: dt.date) -> str:
+            return formats.date_format(value, "DATE_FORMAT")
+
+        if self.status == EditionStatus.PUBLISHED:
+            return EditionStatusShown("published", gettext("Published"), False)
+        if self.status == EditionStatus.DRAFT:
+            return EditionStatusShown("draft", gettext("In preparation (not open for entry)"), False)
+        if self.closes_on is not None and self.closes_on < today:
+            return EditionStatusShown(
+                "closed", gettext("Closed for entry (the deadline was %(date)s)") % {"date": day(self.closes_on)}, False
+            )
+        if self.status == EditionStatus.CLOSED:
+            return EditionStatusShown("closed", gettext("Closed for entry"), False)
+        if self.opens_on is not None and today < self.opens_on:
+            return EditionStatusShown(
+                "scheduled", gettext("Opens for entry on %(date)s") % {"date": day(self.opens_on)}, False
+            )
+        if self.closes_on is not None:
+            return EditionStatusShown(
+                "open", gettext("Open for entry until %(date)s") % {"date": day(self.closes_on)}, True
+            )
+        return EditionStatusShown("open", gettext("Open for entry"), True)
 
 
 class Section(models.Model):
@@ -360,6 +411,7 @@ class AuditSource(models.TextChoices):
     IMPORT = "import", _("Import")
     ADMIN = "admin", _("Admin")
     SYSTEM = "system", _("System")
+    DEMO = "demo", _("Demo data")
     API = "api", _("API")
 
 

@@ -124,16 +124,48 @@ def reminder_recipients(*, institutions) -> dict[int, list[str]]:
     return recipients
 
 
-def review_queue(*, user, edition: Edition, status: str | None = None) -> QuerySet[SurveyReturn]:
-    """Returns the user may see, newest activity first, with their last send-back time."""
+@dataclass(frozen=True)
+class ReturnListFilters:
+    """What the returns list is narrowed to; empty strings mean "any"."""
+
+    search: str = ""  # part of the institution's code or name
+    province: str = ""  # province code
+    status: str = ""
+    hospital_level: str = ""  # the institution's, from the registry
+    ownership: str = ""
+
+    def is_empty(self) -> bool:
+        return not any(vars(self).values())
+
+
+def review_queue(*, user, edition: Edition, status: str | None = None,
+                 filters: ReturnListFilters | None = None) -> QuerySet[SurveyReturn]:
+    """Returns the user may see, newest activity first, with their last send-back time.
+
+    `filters` narrow the list; they never widen it: a liaison who asks for another
+    province gets nothing, since the returns come from ``return_list_visible_to``.
+    """
     from reporting.selectors import return_list_visible_to
 
+    filters = filters or ReturnListFilters()
     returns = return_list_visible_to(user=user, edition=edition).annotate(
         comment_count=Count("review_comments"),
         last_sent_back=Max("review_comments__created_at"),
     ).order_by("-updated_at", "pk")
+    status = status or filters.status
     if status:
         returns = returns.filter(status=status)
+    if filters.search:
+        returns = returns.filter(
+            Q(institution__code__icontains=filters.search) | Q(institution__name__icontains=filters.search)
+            | Q(institution__name_en__icontains=filters.search)
+        )
+    if filters.province:
+        returns = returns.filter(institution__province_id=filters.province)
+    if filters.hospital_level:
+        returns = returns.filter(institution__hospital_level=filters.hospital_level)
+    if filters.ownership:
+        returns = returns.filter(institution__ownership=filters.ownership)
     return returns
 
 

@@ -26,7 +26,8 @@ then
 fi
 
 .venv/bin/python manage.py compilemessages --ignore=.venv -v0
-.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --create-db "$@"
+# loadgroup: tests marked xdist_group (the demo tests sharing one load_demo) stay on one worker.
+.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup --create-db "$@"
 
 echo "--- The portable subset on the embedded SQLite database"
 DATABASE_URL="sqlite:///$(mktemp -d)/test.sqlite3" .venv/bin/pytest -m sqlite --create-db -q

@@ -34,6 +34,8 @@ def test_run_command_from_a_fresh_clone_serves_the_login_page(tmp_path):
     setup = subprocess.run(["make", "demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=1500)
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
     assert "password: " in setup.stdout  # the demo accounts are printed
+    assert "Demo edition 2026 open for entry" in setup.stdout  # every role has something to do
+    assert "First steps" in setup.stdout and "Continue the return" in setup.stdout
     assert (clone / "db.sqlite3").exists()  # SQLite: no server needed
 
     port = _free_port()

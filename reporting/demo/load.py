@@ -55,7 +55,7 @@ def _answer_rows(items: dict[str, Item], answers: dict) -> dict[int, tuple]:
 
 
 @transaction.atomic
-def demo_dataset_load(*, actor=None, seed: int = SEED) -> DemoLoadResult:
+def demo_dataset_load(*, actor=None, seed: int = SEED, dataset: list | None = None) -> DemoLoadResult:
     """Create or bring up to date the demo institutions and their approved 2024 returns.
 
     Idempotent: rows already as generated are left alone; only differences are written.
@@ -63,15 +63,18 @@ def demo_dataset_load(*, actor=None, seed: int = SEED) -> DemoLoadResult:
     """
     edition = Edition.objects.get(year=DEMO_EDITION_YEAR)
     items = {i.code: i for i in Item.objects.filter(edition=edition).select_related("applies_if")}
-    dataset = demo_dataset(seed)
+    dataset = dataset if dataset is not None else demo_dataset(seed)
 
     existing = {i.code: i for i in Institution.objects.filter(code__startswith=CODE_PREFIX)}
     to_create, to_update = [], []
-    fields = ["name", "name_en", "province_id", "city", "ownership", "hospital_level", "is_synthetic", "active"]
+    fields = ["name", "name_en", "province_id", "city", "ownership", "hospital_level", "contact_email",
+              "is_synthetic", "active"]
     for demo in dataset:
         wanted = {
             "name": demo.name, "name_en": f"Synthetic demo hospital {demo.code}", "province_id": demo.province,
             "city": demo.city, "ownership": demo.ownership, "hospital_level": demo.hospital_level,
+            # A reserved domain (RFC 2606): reminders to the demo go nowhere but the console.
+            "contact_email": f"{demo.code.lower()}@demo.invalid",
             "is_synthetic": True, "active": True,
         }
         institution = existing.get(demo.code)
@@ -132,7 +135,7 @@ def demo_dataset_load(*, actor=None, seed: int = SEED) -> DemoLoadResult:
             SurveyReturn.objects.filter(pk__in=changed).update(version=F("version") + 1)
     events = [
         AuditEvent(
-            edition=edition, survey_return=r, kind=AuditEvent.Kind.STATUS, source=AuditSource.SYSTEM,
+            edition=edition, survey_return=r, kind=AuditEvent.Kind.STATUS, source=AuditSource.DEMO,
             actor=actor, old_value="", new_value=ReturnStatus.APPROVED, return_version=1,
             comment="demo dataset (load_demo)",
         )
@@ -141,7 +144,7 @@ def demo_dataset_load(*, actor=None, seed: int = SEED) -> DemoLoadResult:
     for survey_return in not_approved:
         events.append(AuditEvent(
             edition=edition, survey_return=survey_return, kind=AuditEvent.Kind.STATUS,
-            source=AuditSource.SYSTEM, actor=actor, old_value=survey_return.status,
+            source=AuditSource.DEMO, actor=actor, old_value=survey_return.status,
             new_value=ReturnStatus.APPROVED, return_version=survey_return.version,
             comment="demo dataset (load_demo)",
         ))

@@ -306,10 +306,15 @@ def _upsert(model, edition, key_field: str, rows: list[dict], *, delete_missing:
         model.objects.filter(edition=edition).exclude(**{f"{key_field}__in": wanted}).delete()
 
 
-@transaction.atomic
 def edition_definition_load(*, path: Path | str) -> tuple[Edition, bool]:
     """Load one definition folder. Returns (edition, changed); unchanged files write nothing."""
-    definition = definition_read(Path(path))
+    return edition_definition_save(definition=definition_read(Path(path)))
+
+
+@transaction.atomic
+def edition_definition_save(*, definition: EditionDefinition) -> tuple[Edition, bool]:
+    """Write a definition that ``definition_read`` checked (possibly adapted, as the demo
+    edition is). Returns (edition, changed); a definition with the stored checksum writes nothing."""
     meta = definition.meta
     edition = Edition.objects.filter(year=meta["year"]).first()
     if edition is not None and edition.definition_checksum == definition.checksum:

@@ -11,12 +11,14 @@ from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from institutions.models import Role
-from institutions.selectors import user_membership
+from institutions.models import Province, Role
+from institutions.selectors import user_is_society_admin, user_membership
 from reporting.forms.entry import EXPLANATION_PREFIX, ReturnForm, findings_in_reading_order
+from reporting.forms.return_list import ReturnListFilterForm
 from reporting.models import ReturnStatus
 from reporting.rules.engine import (
     ERROR,
@@ -26,7 +28,7 @@ from reporting.rules.engine import (
     return_values_check,
 )
 from reporting.selectors import edition_current, return_list_visible_to
-from reporting.selectors_entry import review_queue
+from reporting.selectors_entry import ReturnListFilters, review_queue
 from reporting.services import returns as services
 from reporting.services.answers import answers_resolve
 from reporting.services.returns import ReturnConflict
@@ -43,22 +45,38 @@ def visible_return_or_404(request, pk: int):
 
 @login_required
 def return_list(request):
+    """The returns of the current edition the user may see: search, filters, pages of 50."""
     edition = edition_current()
     if edition is None:
         raise Http404
-    status = request.GET.get("status") or None
-    if status not in (None, *ReturnStatus.values):
-        status = None
-    returns = review_queue(user=request.user, edition=edition, status=status)
-    page = Paginator(returns, 50).get_page(request.GET.get("page"))
     membership = user_membership(request.user)
+    is_reporter = bool(membership and membership.role == Role.REPORTER)
+    provinces = [] if is_reporter else [
+        (code, name_en if get_language() == "en" else name_zh)
+        for code, name_zh, name_en in Province.objects.values_list("code", "name_zh", "name_en")
+    ]
+    form = ReturnListFilterForm(request.GET, provinces=provinces)
+    # A reporter's list is their own return: nothing to filter.
+    filters = ReturnListFilters() if is_reporter else form.filters()
+    returns = review_queue(user=request.user, edition=edition, filters=filters)
+    page = Paginator(returns, 50).get_page(request.GET.get("page"))
+    active_filters = []
+    for name, label, value in form.active():
+        remaining = request.GET.copy()
+        for key in (name, "page"):
+            remaining.pop(key, None)
+        active_filters.append({"label": label, "value": value, "remove_query": remaining.urlencode()})
     return render(request, "reporting/entry/return_list.html", {
         "edition": edition,
         "page": page,
-        "status": status,
-        "statuses": ReturnStatus.choices,
-        "can_start": bool(membership and membership.role == Role.REPORTER)
-        and not returns.filter(institution_id=membership.institution_id).exists(),
+        "form": form,
+        "filters": filters,
+        "active_filters": active_filters,
+        "is_reporter": is_reporter,
+        "is_admin": user_is_society_admin(request.user),
+        # A reporter's (unfiltered) list is their institution's return, or nothing yet.
+        "can_start": is_reporter and page.paginator.count == 0
+        and services.entry_is_open(edition=edition, institution_id=membership.institution_id),
     })
 
 

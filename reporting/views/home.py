@@ -9,7 +9,7 @@ from institutions.selectors import (
     user_membership,
 )
 from reporting.models import ReturnStatus
-from reporting.selectors import edition_current, return_list_visible_to
+from reporting.selectors import edition_current, edition_for_report, return_list_visible_to
 from reporting.selectors_entry import completeness_by_province, completeness_total
 from reporting.services.returns import entry_is_open
 
@@ -36,5 +36,9 @@ def home(request):
         if is_admin or (membership and membership.role == Role.LIAISON):
             context["awaiting_review"] = status_counts.get(ReturnStatus.SUBMITTED, 0)
             context["awaiting_approval"] = status_counts.get(ReturnStatus.REVIEWED, 0)
+            context["sent_back"] = status_counts.get(ReturnStatus.SENT_BACK, 0)
             context["completeness"] = completeness_total(completeness_by_province(user=request.user, edition=edition))
+    if is_admin or membership is not None:
+        # The report menu's edition: with an edition still collecting returns, the last finished one.
+        context["report_edition"] = edition_for_report()
     return render(request, "reporting/home.html", context)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from institutions.selectors import user_is_society_admin, user_membership
 from reporting.models import Breakdown, Edition, FigureValue, Publication
+from reporting.selectors import edition_for_report
 from reporting.selectors_report import language_is_chinese, report_context
 from reporting.services.exports import figure_download_rows, figures_csv, figures_json, figures_xlsx
 from reporting.services.publication import PublicationRefused, edition_publish
@@ -63,9 +64,7 @@ def _context(request, edition: Edition) -> dict:
 @login_required
 def report_index(request):
     _require_member(request.user)
-    edition = (
-        Edition.objects.filter(indicators__isnull=False).distinct().order_by("-year").first()
-    )
+    edition = edition_for_report()
     if edition is None:
         raise Http404(_("No edition has a report definition yet."))
     return redirect("report:page", year=edition.year)

@@ -156,7 +156,7 @@ def test_the_returns_list_opens_a_return_and_the_edition_is_open(world):
     text = visible_text(html)
     assert "打开" in text and "开放" not in text.replace("开放中", "")
     home = visible_text(_client(world["liaison"], "zh-hans").get(reverse("home")).content.decode())
-    assert "状态：开放中" in home
+    assert "填报中（截止日期：" in home  # Edition.status_shown: open, and until when
 
 
 def test_reviewed_and_approved_read_differently(world):
