@@ -11,6 +11,9 @@ from tests.reporting.entry_support import answers_store, clean_values
 
 open_edition, world = entry_support.open_edition, entry_support.world
 
+# The app also runs on SQLite (make run): the API works there too.
+pytestmark = pytest.mark.sqlite
+
 
 def api(user, scope="write"):
     client = Client()

@@ -18,6 +18,9 @@ from reporting.services.publication import edition_publish
 from tests.api.conftest import bearer, token_for
 from tests.factories import InstitutionFactory, liaison, reporter, society_admin, survey_return
 
+# The app also runs on SQLite (make run): the API works there too.
+pytestmark = pytest.mark.sqlite
+
 
 def _complete(edition, **overrides):
     values = {}
