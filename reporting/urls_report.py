@@ -2,14 +2,15 @@
 
 from django.urls import path
 
+from reporting import converters  # noqa: F401 (registers <id:…> and <year:…>)
 from reporting.views import report
 
 app_name = "report"
 
 urlpatterns = [
     path("report/", report.report_index, name="index"),
-    path("report/<int:year>/", report.report_page, name="page"),
-    path("report/<int:year>/report.pdf", report.report_pdf, name="pdf"),
-    path("report/<int:year>/figures.<str:file_type>", report.report_download, name="download"),
-    path("report/<int:year>/publish/", report.report_publish, name="publish"),
+    path("report/<year:year>/", report.report_page, name="page"),
+    path("report/<year:year>/report.pdf", report.report_pdf, name="pdf"),
+    path("report/<year:year>/figures.<str:file_type>", report.report_download, name="download"),
+    path("report/<year:year>/publish/", report.report_publish, name="publish"),
 ]

@@ -44,8 +44,12 @@ def edition_recompute_schedule(*, edition_id: int, every_group: bool = False) ->
     figures, the base of its growth figures, changed).
 
     Once per edition and transaction: an import approving 1,237 returns queues one job.
+    The change stands if the broker cannot take the job (it is logged): the next
+    recomputation of the edition counts every return that changed since the last one, and
+    `manage.py aggregate` repairs the figures at any time.
     """
     from reporting.tasks.aggregation import edition_recompute_task
+    from reporting.tasks.queueing import task_enqueue
 
     connection = transaction.get_connection()
     for pending in getattr(connection, "run_on_commit", []):
@@ -55,7 +59,11 @@ def edition_recompute_schedule(*, edition_id: int, every_group: bool = False) ->
             return
 
     def recompute():
-        edition_recompute_task.delay(edition_id, only_changed=not recompute.every_group)
+        task_enqueue(
+            edition_recompute_task, (edition_id,), {"only_changed": not recompute.every_group},
+            if_lost=f"The figures of edition id {edition_id} catch up at its next recomputation, "
+            "or run `manage.py aggregate`.",
+        )
 
     recompute.edition_recompute_id = edition_id
     recompute.every_group = every_group

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from reporting.formula_safety import text_is_formula
 from reporting.spreadsheets.problems import SpreadsheetInvalid, SpreadsheetProblem, column_letter
 
 logger = logging.getLogger(__name__)
@@ -173,10 +174,11 @@ def _csv_rows(text: str, delimiter: str, table: SheetTable, skip_first_line: boo
             if row_number > row_limit:
                 table.problems.append(_too_many_rows(table.max_data_rows))
                 return
-            # Excel saves a formula's result in a CSV, never the formula: "=..." here is
-            # either a mistake or an injection attempt, refused like a formula in a workbook.
+            # Excel saves a formula's result in a CSV, never the formula: "=..." here (also
+            # after spaces, a tab or a line break) is either a mistake or an injection
+            # attempt, refused like a formula in a workbook.
             values = [
-                (FormulaCell(cell) if cell.startswith("=") and len(cell) > 1 else cell) if cell.strip() else None
+                (FormulaCell(cell) if text_is_formula(cell) else cell) if cell.strip() else None
                 for cell in cells
             ]
             if len(values) > max_columns and any(v is not None for v in values[max_columns:]):
@@ -422,7 +424,8 @@ def _first_sheet(archive: zipfile.ZipFile) -> tuple[str, list[str]]:
 def _xlsx_open(content: bytes, max_data_rows: int) -> SheetTable:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    # A damaged header can claim a zip version or feature the zipfile module refuses to read.
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError) as exc:
         raise _invalid(_("The workbook is damaged: it cannot be unpacked.")) from exc
     _zip_check(archive)
     try:
@@ -465,7 +468,7 @@ def _xlsx_rows(archive, member, shared_strings, table: SheetTable) -> Iterator[t
             values = [None] * width
             for index, value in cells.items():
                 if isinstance(value, str):
-                    value = (FormulaCell(value) if value.startswith("=") and len(value) > 1
+                    value = (FormulaCell(value) if text_is_formula(value)
                              else value if value.strip() else None)
                 values[index] = value
             values = _trim(values)

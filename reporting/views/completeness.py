@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from institutions.models import Role
 from institutions.selectors import user_is_society_admin, user_membership
+from reporting.converters import ids_parse
 from reporting.models import ReturnStatus
 from reporting.selectors import edition_current
 from reporting.selectors_entry import (
@@ -81,16 +82,20 @@ def reminders_send(request):
         user=request.user, edition=edition,
         province_code=request.POST.get("province") or None, status="not_submitted",
     )
-    chosen = {value for value in request.POST.getlist("institution") if value.isdigit()}
-    if chosen:
-        visible = visible.filter(pk__in=chosen)
+    posted = request.POST.getlist("institution")
+    if posted:
+        # Only the chosen ones; a value naming no institution chooses nothing.
+        visible = visible.filter(pk__in=ids_parse(posted))
     ids = list(visible.values_list("pk", flat=True))
-    if not ids:
+    if not ids and posted:
+        messages.info(request, _("None of the chosen institutions can be reminded: they have submitted, or are not in your view."))
+    elif not ids:
         messages.info(request, _("No institution to remind: all have submitted."))
     else:
         reminders_schedule(edition=edition, institution_ids=ids, actor=request.user)
         messages.success(request, _("Reminders are being sent to %(count)d institution(s).") % {"count": len(ids)})
     next_url = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        return redirect(next_url)
+    # A path on this site only; redirect() would take "foo" for a view name (NoReverseMatch).
+    if next_url.startswith("/") and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return HttpResponseRedirect(next_url)
     return redirect("entry:completeness")

@@ -10,6 +10,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from institutions.selectors import user_is_society_admin
+from reporting.converters import year_parse
 from reporting.models import AuditEvent, Edition
 from reporting.rules.engine import questionnaire_compiled
 from reporting.selectors_audit import audit_export_rows
@@ -77,7 +78,7 @@ def audit_export(request):
     year = request.GET.get("edition")
     filename = "audit-trail.csv"
     if year:
-        edition = get_object_or_404(Edition, year=year if year.isdigit() else 0)
+        edition = get_object_or_404(Edition, year=year_parse(year) or 0)
         filename = f"audit-trail-{edition.year}.csv"
     writer = csv.writer(_Echo())
 

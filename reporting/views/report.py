@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from institutions.selectors import user_is_society_admin, user_membership
+from reporting.converters import SMALL_NUMBER_MAX, number_parse
 from reporting.models import Breakdown, Edition, FigureValue, Publication
 from reporting.selectors import edition_for_report
 from reporting.selectors_report import language_is_chinese, report_context
@@ -40,13 +41,17 @@ def _edition(year: int) -> Edition:
     return get_object_or_404(Edition.objects.select_related("previous"), year=year)
 
 
+def _publication_or_404(edition: Edition, revision: str) -> Publication:
+    number = number_parse(revision, maximum=SMALL_NUMBER_MAX)
+    if number is None:
+        raise Http404("revision must be a number")
+    return get_object_or_404(Publication, edition=edition, revision=number)
+
+
 def _context(request, edition: Edition) -> dict:
-    revision = request.GET.get("revision")
     publication = None
-    if revision:
-        if not revision.isdigit():
-            raise Http404("revision must be a number")
-        publication = get_object_or_404(Publication, edition=edition, revision=int(revision))
+    if request.GET.get("revision"):
+        publication = _publication_or_404(edition, request.GET["revision"])
     report = report_context(
         edition=edition, publication=publication, live=request.GET.get("live") == "1",
         chart_key=request.GET.get("chart"),
@@ -104,8 +109,8 @@ def report_download(request, year: int, file_type: str):
     if by not in {"all", "national", *Breakdown.values}:
         raise Http404("unknown breakdown")
     publication = None
-    if request.GET.get("revision", "").isdigit():
-        publication = get_object_or_404(Publication, edition=edition, revision=int(request.GET["revision"]))
+    if request.GET.get("revision"):
+        publication = _publication_or_404(edition, request.GET["revision"])
     rows = figure_download_rows(
         edition=edition, breakdown=None if by == "national" else by, publication=publication
     )

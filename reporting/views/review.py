@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from institutions.selectors import user_is_society_admin
+from reporting.converters import SMALL_NUMBER_MAX, number_parse
 from reporting.forms.entry import ReopenForm, SendBackForm
 from reporting.models import ReturnStatus
 from reporting.rules.engine import ERROR, WARNING, questionnaire_compiled
@@ -29,8 +30,7 @@ def return_review(request, pk: int):
     reopen_form = ReopenForm(prefix="reopen")
     if request.method == "POST":
         action = request.POST.get("action")
-        version = request.POST.get("version")
-        expected = int(version) if version and version.isdigit() else None
+        expected = number_parse(request.POST.get("version"), maximum=SMALL_NUMBER_MAX)
         try:
             if action == "review":
                 services.return_review(survey_return=survey_return, actor=request.user,

@@ -35,6 +35,7 @@ from reporting.spreadsheets.workbooks import return_template_workbook_build, tem
 from reporting.tasks.spreadsheets import spreadsheet_check_task, spreadsheet_import_task
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_FORMATS = ("csv", "xlsx")
 PREVIEW_RETURNS_SHOWN = 300
 
 
@@ -192,6 +193,8 @@ def edition_import(request, year: int):
 def edition_export(request, year: int, fmt: str):
     """One row per institution, streamed: CSV as it is produced, XLSX from a write-only workbook."""
     _admin_or_404(request)
+    if fmt not in EXPORT_FORMATS:
+        raise Http404("unknown export format")
     edition = _edition_or_404(year)
     statuses = [s for s in request.GET.getlist("status") if s in ReturnStatus.values] or None
     filename = f"returns-{edition.year}"

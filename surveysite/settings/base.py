@@ -43,6 +43,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the user is known: its 400 page is the site's, with the user's menu.
+    "surveysite.middleware.NulCharacterRefusedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "surveysite.sessions.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -117,6 +119,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 # The login page, in the site's layout and the user's language, with status 429.
 AXES_LOCKOUT_CALLABLE = "surveysite.login_throttle.lockout_response"
+# The account name as axes records it, cut to the length it can store (a longer one was a 500).
+AXES_USERNAME_CALLABLE = "surveysite.login_throttle.throttled_username"
 AXES_IPWARE_META_PRECEDENCE_ORDER = env.AXES_IPWARE_META_PRECEDENCE_ORDER
 # The admin lists locks read-only and unlocks through an audited service
 # (institutions/admin_login_throttle.py) instead of axes' own pages.
@@ -197,6 +201,22 @@ CELERY_TASK_ALWAYS_EAGER = not env.CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A request that queues a task must not hang when the broker is down or stops answering:
+# give up within seconds (the caller logs it; see reporting/tasks/queueing.py). Redis waits
+# forever by default; visibility_timeout is how long a job taken by a worker that died
+# before acknowledging it waits before Redis hands it out again (RabbitMQ does at once).
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 3,
+    "socket_timeout": 5,
+    "visibility_timeout": env.CELERY_VISIBILITY_TIMEOUT,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+# The Redis result backend (only `manage.py aggregate` waits for a result) retries 20 times.
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 

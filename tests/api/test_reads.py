@@ -233,6 +233,8 @@ def test_a_return_changed_during_paging_is_not_lost(returns_world):
 
 def test_page_size_has_a_hard_cap(returns_world):
     client = api(society_admin())
+    nul = client.get("/api/v1/returns", {"institution": "B\x001"})
+    assert nul.status_code == 422 and nul["Content-Type"].startswith("application/json")  # not the site's HTML 400
     assert client.get("/api/v1/returns?limit=1001").status_code == 422
     assert client.get("/api/v1/returns?limit=0").status_code == 422
     assert client.get("/api/v1/returns?cursor=bm9wZQ").status_code == 422

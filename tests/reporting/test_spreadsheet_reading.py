@@ -282,3 +282,16 @@ def test_excel_unicode_text_and_sep_hint_are_accepted(edition, institution):
     plan = returns_file_check(edition=edition, content=content, filename="x.csv")
     assert {c.code: c.new for c in plan.returns[0].changes}["eq_thyroid_analyzer"] == "2"
     assert plan.returns[0].row == 3
+
+
+def test_a_zip_claiming_an_unsupported_version_is_a_damaged_workbook():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+    content = bytearray(buffer.getvalue())
+    # The central directory entry's "version needed to extract" (offset 6): 14.2, which the
+    # zipfile module refuses with NotImplementedError rather than BadZipFile.
+    central = content.index(b"PK\x01\x02")
+    content[central + 6:central + 8] = (142).to_bytes(2, "little")
+    with pytest.raises(SpreadsheetInvalid, match="damaged"):
+        table_open(content=bytes(content), filename="upload.xlsx")

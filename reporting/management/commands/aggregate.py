@@ -2,6 +2,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from kombu.exceptions import OperationalError
 
 from reporting.management.edition_option import add_edition_argument, edition_for_option
 from reporting.models import FigureValue
@@ -29,8 +30,14 @@ class Command(BaseCommand):
     def handle(self, *args, edition, timeout, rebuild, **options):
         edition_obj = edition_for_option(edition)
         started = time.monotonic()
+        result = None
         if settings.CELERY_BROKER_URL and not settings.CELERY_TASK_ALWAYS_EAGER:
-            result = edition_recompute_task.delay(edition_obj.pk, rebuild=rebuild, only_changed=False)
+            try:
+                result = edition_recompute_task.delay(edition_obj.pk, rebuild=rebuild, only_changed=False)
+            except (OperationalError, RuntimeError) as exc:  # broker; Redis result backend
+                # The command repairs figures an outage left behind: it must work during one.
+                self.stderr.write(f"The broker did not take the job ({exc}); computing in this process.")
+        if result is not None:
             self.stdout.write(f"Queued task {result.id}; waiting for the worker…")
             try:
                 written = result.get(timeout=timeout)
