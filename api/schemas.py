@@ -10,6 +10,27 @@ from django.conf import settings
 from pydantic import BaseModel, Field
 
 from api.http import CleanStr
+from api.models import TokenScope
+from institutions.models import Role
+from reporting.models import (
+    Breakdown,
+    EditionStatus,
+    IndicatorFormat,
+    ItemType,
+    ReturnStatus,
+    RuleSeverity,
+)
+
+
+def choices_of(choices) -> object:
+    """A Literal of a model's choices: the schema lists them, and follows when one is added."""
+    return Literal[tuple(choices.values)]
+
+
+EditionStatusName = choices_of(EditionStatus)
+ReturnStatusName = choices_of(ReturnStatus)
+BreakdownName = choices_of(Breakdown)
+IndicatorFormatName = choices_of(IndicatorFormat)
 
 
 class Schema(BaseModel):
@@ -41,7 +62,7 @@ class ProblemOut(Schema):
                       "inactive_institution, duplicate_institution, not_editable, version_required, no_return, "
                       "applies_if, completeness")
     message: str
-    severity: Literal["error", "warning"] = "error"
+    severity: choices_of(RuleSeverity) = "error"
 
 
 class ChangeByOthersOut(Schema):
@@ -77,13 +98,13 @@ class RefusedOut(Schema):
 class TokenOut(Schema):
     name: str
     prefix: str
-    scope: Literal["read", "write"]
+    scope: choices_of(TokenScope)
     expires_at: dt.datetime
 
 
 class MeOut(Schema):
     username: str
-    role: Literal["reporter", "liaison", "admin"] | None
+    role: choices_of(Role) | None
     institution: str | None = Field(description="A reporter's institution code")
     province: str | None = Field(description="A liaison's province code")
     token: TokenOut
@@ -103,7 +124,7 @@ class EditionOut(Schema):
     data_year: int
     title_en: str
     title_zh: str
-    status: Literal["draft", "open", "closed", "published"]
+    status: EditionStatusName
     opens_on: dt.date | None
     closes_on: dt.date | None
     previous: int | None = Field(description="The previous edition's year (growth figures compare with it)")
@@ -141,7 +162,7 @@ class ItemOut(Schema):
     code: str
     section: str
     position: int
-    type: Literal["integer", "boolean", "choice", "text"]
+    type: choices_of(ItemType)
     choices: list[ChoiceOut]
     unit_en: str
     unit_zh: str
@@ -153,7 +174,7 @@ class ItemOut(Schema):
 
 class RuleOut(Schema):
     code: str
-    severity: Literal["error", "warning"]
+    severity: choices_of(RuleSeverity)
     kind: str
     when: str
     condition: str
@@ -175,7 +196,7 @@ class IndicatorOut(Schema):
     key: str
     position: int
     section: str
-    format: Literal["int", "pct0", "pct1", "pct2"]
+    format: IndicatorFormatName
     definition: str
     label_en: str
     label_zh: str
@@ -187,7 +208,7 @@ class IndicatorList(Schema):
 
 
 class FigureOut(Schema):
-    group_by: Literal["national", "province", "ownership", "hospital_level"]
+    group_by: BreakdownName
     group: str = Field(description="national, a province code, or an ownership / hospital level code")
     key: str = Field(description="The indicator's key")
     value: str | None = Field(description="Unrounded decimal as text, exactly as the CSV export writes it; "
@@ -245,7 +266,6 @@ class InstitutionList(Schema):
     next: str | None
 
 
-ReturnStatusName = Literal["draft", "submitted", "sent_back", "reviewed", "approved"]
 
 
 class ReturnOut(Schema):

@@ -226,6 +226,8 @@ class IndicatorFormat(models.TextChoices):
     PCT0 = "pct0", _("Percent, 0 decimals")
     PCT1 = "pct1", _("Percent, 1 decimal")
     PCT2 = "pct2", _("Percent, 2 decimals")
+    DEC1 = "dec1", _("Number, 1 decimal")
+    DEC2 = "dec2", _("Number, 2 decimals")
 
 
 class Indicator(models.Model):
@@ -433,6 +435,7 @@ class AuditEvent(models.Model):
         ACCOUNT = "account", _("Account changed")
         REMINDER = "reminder", _("Reminder sent")
         TOKEN = "token", _("API token changed")
+        OUTLIER = "outlier", _("Outlier marked")
 
     # Indexed only as (edition, at) and (survey_return, at), the two ways the trail is read:
     # an import writes one row per changed value, so each index costs.

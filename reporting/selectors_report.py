@@ -11,11 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import Count, F, Max, Window
+from django.db.models.functions import Rank
 from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from institutions.models import Province
+from reporting.indicators import indicator_parse, indicator_uses_population
+from reporting.indicators.sql import POPULATION_BREAKDOWNS
 from reporting.models import (
     Breakdown,
     Edition,
@@ -26,15 +30,18 @@ from reporting.models import (
     PublishedFigure,
     PublishedValue,
 )
+from reporting.population import Census, census_for_year
+from reporting.tile_map import TileMap, tile_map_build
 
 BREAKDOWNS = [Breakdown.PROVINCE, Breakdown.OWNERSHIP, Breakdown.HOSPITAL_LEVEL]
-PLACES = {"int": 0, "pct0": 0, "pct1": 1, "pct2": 2}
+PLACES = {"int": 0, "pct0": 0, "pct1": 1, "pct2": 2, "dec1": 1, "dec2": 2}
 # The columns of the breakdown tables (every figure is in the downloads).
 BREAKDOWN_TABLE_KEYS = [
     "dept_total", "svc_pet_pct", "positron_units", "single_photon_units", "cyclotron_units",
     "pet_exam_total", "sp_exam_total", "rpt_performs_n", "tx_total", "staff_total",
 ]
 CHART_DEFAULT_KEY = "positron_units"
+MAP_DEFAULT_KEY = "positron_units_per_million"
 
 
 def language_is_chinese() -> bool:
@@ -156,6 +163,7 @@ class BarChart:
     title: str
     bars: list[dict] = field(default_factory=list)  # label, text, width (0-100), y
     height: int = 0
+    note: str = ""  # shown instead of the bars (a per-capita figure of a breakdown without population)
 
 
 @dataclass
@@ -184,6 +192,11 @@ class ReportContext:
     has_figures: bool
     previous_year: int | None = None
     previous: dict[str, str] = field(default_factory=dict)  # key → printed text
+    census: Census | None = None  # the population of the per-capita figures, when there are any
+    census_source: str = ""
+    census_total: str = ""  # 1,409,778,724
+    tile_map: TileMap | None = None
+    map_choices: list[tuple[str, str]] = field(default_factory=list)  # figures provinces have
 
 
 SECTION_TITLES = {
@@ -208,6 +221,7 @@ SECTION_TITLES = {
     "personnel": ("Nuclear medicine personnel", "核医学人员"),
     "education": ("Nuclear medicine education", "核医学教育"),
     "opinions": ("Opinions", "意见与建议"),
+    "per_capita": ("Per-capita figures", "人均指标"),
 }
 
 
@@ -241,8 +255,26 @@ def _bar_chart(title: str, entries: list[tuple[str, Decimal | None]], fmt: str) 
     return chart
 
 
+def province_tile_map(*, key: str, figure: FigureShown, values: dict, province_names: dict[str, str]) -> TileMap:
+    """The tile map of one figure over the provinces (`values` as in report_context)."""
+    zh = language_is_chinese()
+
+    def describe(classes: int, missing: int) -> str:
+        return _(
+            "A map of the 31 provincial divisions, one equal square each, placed roughly where it lies, "
+            "coloured by %(figure)s in %(classes)d quantile classes from light (lowest) to dark (highest); "
+            "%(missing)d without a value are grey. The table beside the map gives every value."
+        ) % {"figure": figure.label, "classes": classes, "missing": missing}
+
+    return tile_map_build(
+        key=key, title=figure.label,
+        values={code: value for (b, code, k), value in values.items() if b == Breakdown.PROVINCE and k == key},
+        names=province_names, zh=zh, text_of=lambda value: figure_text(value, figure.fmt), describe=describe,
+    )
+
+
 def report_context(*, edition: Edition, publication: Publication | None = None,
-                   live: bool = False, chart_key: str | None = None) -> ReportContext:
+                   live: bool = False, chart_key: str | None = None, map_key: str | None = None) -> ReportContext:
     """Everything the report page shows, in at most 7 queries.
 
     Shows the figures of `publication`, or of the edition's latest publication, or the live
@@ -286,6 +318,8 @@ def report_context(*, edition: Edition, publication: Publication | None = None,
     has_figures = any(key[0] == Breakdown.NATIONAL for key in values)
 
     formats = {i.key: i.format for i in indicators}
+    population_keys = {i.key for i in indicators if indicator_uses_population(indicator_parse(i.definition))}
+    no_population = _("No population for this breakdown")
     table_keys = [k for k in BREAKDOWN_TABLE_KEYS if k in figures]
     chart_key = chart_key if chart_key in figures else (CHART_DEFAULT_KEY if CHART_DEFAULT_KEY in figures else
                                                         next(iter(figures), ""))
@@ -297,6 +331,7 @@ def report_context(*, edition: Edition, publication: Publication | None = None,
         groups = sorted({g for (b, g, _k) in values if b == breakdown}, key=lambda g: (order.get(g, len(order)), g))
         if not groups:
             continue
+        has_population = breakdown in POPULATION_BREAKDOWNS
         rows = [
             {"group": group, "label": group_labels.get(group, group),
              "cells": [figure_text(values.get((breakdown, group, k)), formats[k]) for k in table_keys]}
@@ -305,8 +340,13 @@ def report_context(*, edition: Edition, publication: Publication | None = None,
         breakdown_tables.append({
             "breakdown": breakdown, "title": Breakdown(breakdown).label, "rows": rows,
             "headers": [figures[k].label for k in table_keys],
+            # Per-capita columns are dashes here: say why rather than leave them unexplained.
+            "note": no_population if not has_population and population_keys & set(table_keys) else "",
         })
-        if chart_key:
+        if chart_key and chart_key in population_keys and not has_population:
+            charts.append(BarChart(title=f"{figures[chart_key].label} · {Breakdown(breakdown).label}",
+                                   note=no_population))
+        elif chart_key:
             charts.append(_bar_chart(
                 f"{figures[chart_key].label} · {Breakdown(breakdown).label}",
                 [(group_labels.get(g, g), values.get((breakdown, g, chart_key))) for g in groups],
@@ -334,6 +374,17 @@ def report_context(*, edition: Edition, publication: Publication | None = None,
         errata.append(entry)
         previous_values = current
 
+    census = census_for_year(edition.data_year) if population_keys else None
+    province_keys = {k for (b, _g, k) in values if b == Breakdown.PROVINCE}
+    map_choices = [(i.key, figures[i.key].label) for i in indicators if i.key in province_keys]
+    tile_map = None
+    if map_choices:
+        choice_keys = [k for k, _label in map_choices]
+        map_key = map_key if map_key in choice_keys else (
+            MAP_DEFAULT_KEY if MAP_DEFAULT_KEY in choice_keys else choice_keys[0])
+        tile_map = province_tile_map(key=map_key, figure=figures[map_key], values=values,
+                                     province_names=labels[Breakdown.PROVINCE])
+
     previous_year, previous = None, {}
     if edition.previous_id:
         from reporting.services.aggregation import previous_figures_source
@@ -354,4 +405,120 @@ def report_context(*, edition: Edition, publication: Publication | None = None,
         chart_choices=[(i.key, figures[i.key].label) for i in indicators],
         publications=publications, errata=errata, has_figures=has_figures,
         previous_year=previous_year, previous=previous,
+        census=census, census_source=(census.source_zh if zh else census.source_en) if census else "",
+        census_total=f"{census.total:,}" if census else "",
+        tile_map=tile_map, map_choices=map_choices,
     )
+
+
+# --- one province ------------------------------------------------------------------------
+
+
+@dataclass
+class ProvinceFigure:
+    figure: FigureShown  # the province's value
+    national: str
+    rank: int | None  # 1 = the highest among the provinces with a value; ties share a rank
+    tied: int  # how many provinces share the value (1: none)
+    ranked: int  # how many provinces have a value
+
+
+def province_profile(*, edition: Edition, province: Province, publication: Publication | None = None,
+                     live: bool = False) -> dict:
+    """Every figure of one province next to the national value and its rank among the
+    provinces (ranked in the database; equal values share a rank, the next rank skips).
+    Reads the same figures as the report page: a publication's, or the live ones. 5 queries."""
+    zh = language_is_chinese()
+    if publication is None and not live:
+        publication = Publication.objects.filter(edition=edition).order_by("-revision").first()
+    values = (PublishedValue.objects.filter(publication=publication) if publication is not None
+              else FigureValue.objects.filter(edition=edition))
+    national = dict(values.filter(breakdown=Breakdown.NATIONAL).values_list("key", "value"))
+    ranks = {
+        key: (value, rank, tied, ranked)
+        for key, value, rank, tied, ranked in values.filter(breakdown=Breakdown.PROVINCE, value__isnull=False)
+        .annotate(
+            rank=Window(Rank(), partition_by=[F("key")], order_by=F("value").desc()),
+            tied=Window(Count("key"), partition_by=[F("key"), F("value")]),
+            ranked=Window(Count("key"), partition_by=[F("key")]),
+            # The group again, as a window: a filter on a window runs after the ranking (on a
+            # plain column it would run before, ranking the one province alone).
+            ranked_group=Window(Max("group"), partition_by=[F("key"), F("group")]),
+        )
+        .filter(ranked_group=province.code)
+        .values_list("key", "value", "rank", "tied", "ranked")
+    }
+    sections: dict[str, list[ProvinceFigure]] = {}
+    for indicator in Indicator.objects.filter(edition=edition).order_by("position"):
+        value, rank, tied, ranked = ranks.get(indicator.key, (None, None, 0, 0))
+        if indicator.key not in ranks and indicator.key not in national:
+            continue
+        shown = FigureShown(key=indicator.key, label=(indicator.label_zh if zh else indicator.label_en) or indicator.key,
+                            fmt=indicator.format, section=indicator.section, value=value)
+        sections.setdefault(indicator.section, []).append(ProvinceFigure(
+            figure=shown, national=figure_text(national.get(indicator.key), indicator.format),
+            rank=rank, tied=tied, ranked=ranked,
+        ))
+    return {
+        "province_name": province.name_zh if zh else province.name_en,
+        "publication": publication,
+        "sections": [(section_title(code, zh), rows) for code, rows in sections.items()],
+    }
+
+
+# --- trends across editions --------------------------------------------------------------
+
+
+def figure_trends(*, edition: Edition) -> list[dict]:
+    """Each figure of `edition` (growth figures aside) across every edition up to it that has
+    it: an edition's computed national figures when it has any, else the totals it published
+    (2019 is known only by those). [{key, label, fmt, points: [(year, value)], svg...}] for
+    the figures with at least two editions, in report order. 4 queries."""
+    zh = language_is_chinese()
+    editions = list(Edition.objects.filter(year__lte=edition.year).order_by("year").values_list("pk", "year"))
+    computed: dict[int, dict[str, Decimal]] = {}
+    for edition_id, key, value in FigureValue.objects.filter(
+        edition_id__in=[pk for pk, _year in editions], breakdown=Breakdown.NATIONAL
+    ).values_list("edition_id", "key", "value"):
+        computed.setdefault(edition_id, {})[key] = value
+    published: dict[int, dict[str, Decimal]] = {}
+    for edition_id, key, value in PublishedFigure.objects.filter(
+        edition_id__in=[pk for pk, _year in editions if pk not in computed]
+    ).values_list("edition_id", "key", "value"):
+        published.setdefault(edition_id, {})[key] = value
+    trends = []
+    for indicator in Indicator.objects.filter(edition=edition).order_by("position"):
+        if indicator.definition.startswith("growth("):
+            continue
+        points = []
+        for edition_id, year in editions:
+            value = computed.get(edition_id, published.get(edition_id, {})).get(indicator.key)
+            if value is not None:
+                points.append((year, value))
+        if len(points) < 2:
+            continue
+        trends.append({
+            "key": indicator.key, "label": (indicator.label_zh if zh else indicator.label_en) or indicator.key,
+            "points": [{"year": year, "text": figure_text(value, indicator.format)} for year, value in points],
+            "values": points, "line": _sparkline(points),
+        })
+    return trends
+
+
+def _sparkline(points: list[tuple[int, Decimal]], width: int = 120, height: int = 28) -> str:
+    """SVG polyline points of the values over the years (the lowest value at the bottom)."""
+    years = [year for year, _value in points]
+    values = [float(value) for _year, value in points]
+    span_x = (max(years) - min(years)) or 1
+    low, high = min(values), max(values)
+    span_y = (high - low) or 1
+    return " ".join(
+        f"{4 + (year - min(years)) / span_x * (width - 8):.1f},{height - 4 - (value - low) / span_y * (height - 8):.1f}"
+        for year, value in zip(years, values, strict=True)
+    )
+
+
+def trend_export_rows(*, edition: Edition) -> list[list]:
+    """[edition, "national", "national", key, value] of every edition in figure_trends."""
+    return [[year, "national", "national", trend["key"], value]
+            for trend in figure_trends(edition=edition) for year, value in trend["values"]]

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("reporting.urls_entry")),
     path("", include("reporting.urls_report")),
     path("", include("reporting.urls_spreadsheets")),
+    path("", include("analysis.urls")),
 ]

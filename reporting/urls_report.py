@@ -13,4 +13,5 @@ urlpatterns = [
     path("report/<year:year>/report.pdf", report.report_pdf, name="pdf"),
     path("report/<year:year>/figures.<str:file_type>", report.report_download, name="download"),
     path("report/<year:year>/publish/", report.report_publish, name="publish"),
+    path("report/<year:year>/province/<str:code>/", report.report_province, name="province"),
 ]

@@ -123,6 +123,12 @@ ENDPOINTS = {
     "report:pdf": Endpoint(get=REPORT_GET, examples=1),
     "report:download": Endpoint(get={"by": ["national", "province"], "revision": ["1"]}),
     "report:publish": Endpoint(post={"note": ["第一版"]}),
+    "report:province": Endpoint(get={"revision": ["1"], "live": ["1"]}),
+    "analysis:outliers_index": Endpoint(),
+    "analysis:outliers": Endpoint(get={"key": ["tx_per_bed", "staff_total"], "level": ["secondary"],
+                                       "province": ["11", "31"]}),
+    "analysis:mark": Endpoint(post={"key": ["tx_per_bed"], "status": ["follow_up", "explained"],
+                                    "note": ["请核实"], "next": NEXT}),
     "spreadsheets:return_template": Endpoint(get={"blank": ["1"], "layout": ["wide", "long"]}),
     "spreadsheets:return_upload": Endpoint(post=UPLOAD_FIELDS),
     "spreadsheets:index": Endpoint(),
@@ -136,7 +142,7 @@ ENDPOINTS = {
     "api_tokens:revoke": Endpoint(),
 }
 # Values of the URL's own parameters; the returns are drawn from the fixture's.
-PATH_VALUES = {"year": [2024], "file_type": ["csv", "json", "xlsx"], "fmt": ["csv", "xlsx"]}
+PATH_VALUES = {"year": [2024], "file_type": ["csv", "json", "xlsx"], "fmt": ["csv", "xlsx"], "code": ["11", "99"]}
 ROLES = ["reporter", "liaison", "admin"]
 
 
@@ -328,7 +334,7 @@ def test_each_kind_of_hostile_value_in_every_field(fuzz_world, name, route, para
     world = fuzz_world
     resolve = _resolver(world)
     kwargs = {"pk": world["returns"]["submitted"].pk, "return_id": world["returns"]["submitted"].pk,
-              "job_id": world["job"].id, "year": 2024, "file_type": "csv", "fmt": "csv"}
+              "job_id": world["job"].id, "year": 2024, "file_type": "csv", "fmt": "csv", "code": "11"}
     url = reverse(name, kwargs={param: kwargs[param] for param in params})
     admin = world["users"]["admin"]
     for turn, value in enumerate(EVERY_KIND):
@@ -348,7 +354,7 @@ def test_hostile_url_parameters_are_404(fuzz_world, name, route, params):
     """Each parameter of the URL replaced by a value naming nothing: 404, whatever the method."""
     world = fuzz_world
     valid = {"pk": world["returns"]["draft"].pk, "return_id": world["returns"]["draft"].pk,
-             "job_id": world["job"].id, "year": 2024, "file_type": "csv", "fmt": "csv"}
+             "job_id": world["job"].id, "year": 2024, "file_type": "csv", "fmt": "csv", "code": "11"}
     client = Client()
     client.force_login(world["users"]["admin"])
     # A POST-only view answers 405 to a GET before it looks anything up.

@@ -28,6 +28,7 @@ router = Router(tags=["editions"])
 
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 FIGURES_CACHE_SECONDS = 3600
+FigureGroupBy = Literal[tuple(selectors.FIGURE_GROUP_BY)]
 Year = Path(..., ge=1900, le=2999, description="The survey year, e.g. 2024")
 
 
@@ -112,7 +113,7 @@ def figures(
     year: int = Year,
     revision: int | None = Query(None, ge=1, le=100000, description="A published revision"),
     live: bool = Query(False, description="The live figures even when a revision is published"),
-    group_by: Literal["all", "national", "province", "ownership", "hospital_level"] = Query("all"),
+    group_by: FigureGroupBy = Query("all"),
     group: list[CleanStr] = Query([], description="Only these groups (province codes, choice codes...)"),
     key: list[CleanStr] = Query([], description="Only these indicator keys"),
 ):

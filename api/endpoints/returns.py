@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -34,6 +33,7 @@ from api.schemas import (
     RefusedOut,
     ReturnList,
     ReturnOut,
+    ReturnStatusName,
     ReviewIn,
     SendBackIn,
     SubmitIn,
@@ -95,7 +95,7 @@ def _return_out(row: dict, answers: dict | None) -> dict:
 def return_list(
     request,
     edition: int | None = Query(None, ge=1900, le=2999, description="Survey year"),
-    status: list[Literal["draft", "submitted", "sent_back", "reviewed", "approved"]] = Query([]),
+    status: list[ReturnStatusName] = Query([]),
     province: CleanStr | None = Query(None, max_length=2, description="Province code, e.g. 11"),
     institution: CleanStr | None = Query(None, max_length=32, description="Institution code"),
     changed_since: dt.datetime | None = Query(None, description="Only returns changed at or after this time"),

@@ -12,6 +12,8 @@ An indicator definition is a small arithmetic language over item codes (see
     sum(eq_pet_ct)  sum(a,b,c)  sum(part_of=staff)
     100*count(svc_pet)/N                arithmetic: + - * / and parentheses
     growth(positron_units)              100*(this edition's K - previous edition's K)/previous K
+    1000000*sum(eq_cyclotron)/population   per million inhabitants of the group (national or a
+                                        province; other breakdowns have no population)
 
 Parsing gives a tree (the dataclasses below); ``reporting.indicators.sql`` compiles trees
 to one SQL query per edition.
@@ -20,14 +22,24 @@ to one SQL query per edition.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from decimal import Decimal
+
+from reporting.expressions import (
+    COMPARISONS,
+    Binary,
+    ItemRef,
+    Number,
+    TokenCursor,
+    token_pattern,
+    tokenize,
+)
 
 __all__ = [
     "IndicatorSyntaxError",
     "indicator_definition_errors",
     "indicator_parse",
+    "indicator_uses_population",
 ]
 
 
@@ -38,14 +50,17 @@ class IndicatorSyntaxError(ValueError):
 # --- the tree -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Number:
-    value: Decimal
+# Number (a Decimal here) and Binary (+ - * /) come from reporting.expressions.
 
 
 @dataclass(frozen=True)
 class ReturnCount:
     """``N``: returns in the group."""
+
+
+@dataclass(frozen=True)
+class Population:
+    """``population``: the residents of the group (national or a province, from the census)."""
 
 
 @dataclass(frozen=True)
@@ -59,13 +74,6 @@ class Sum:
 @dataclass(frozen=True)
 class Count:
     condition: Condition
-
-
-@dataclass(frozen=True)
-class Binary:
-    op: str  # + - * /
-    left: Expression
-    right: Expression
 
 
 @dataclass(frozen=True)
@@ -97,11 +105,8 @@ class Compare:
     right: Expression
 
 
-@dataclass(frozen=True)
-class ItemValue:
-    """An integer item's value in one return (inside a comparison)."""
-
-    code: str
+# An integer item's value in one return (inside a comparison).
+ItemValue = ItemRef
 
 
 @dataclass(frozen=True)
@@ -116,47 +121,26 @@ class Not:
     operand: Condition
 
 
-Expression = Number | ReturnCount | Sum | Count | Binary | Negative | Growth | ItemValue
+Expression = Number | ReturnCount | Population | Sum | Count | Binary | Negative | Growth | ItemValue
 Condition = IsYes | ChoiceIn | Compare | Logical | Not
 
 
 # --- the tokenizer --------------------------------------------------------------------
 
-_TOKEN = re.compile(
-    r"\s*(?:(?P<number>\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<op>==|!=|>=|<=|[-+*/(),=|<>]))"
-)
-_COMPARISONS = {">", ">=", "<", "<=", "==", "!="}
+_TOKEN = token_pattern(number=r"\d+(?:\.\d+)?", operators=r"==|!=|>=|<=|[-+*/(),=|<>]")
+_COMPARISONS = COMPARISONS
 
 
-def _tokenize(text: str) -> list[tuple[str, str, int]]:
-    tokens, position = [], 0
-    text = text.rstrip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if not match or match.end() == position:
-            raise IndicatorSyntaxError(f"unexpected '{text[position:].strip()[:10]}' at character {position + 1}")
-        kind = match.lastgroup
-        tokens.append((kind, match.group(kind), match.start(kind)))
-        position = match.end()
-    tokens.append(("end", "", len(text)))
-    return tokens
+def _unreadable(text: str, position: int) -> IndicatorSyntaxError:
+    return IndicatorSyntaxError(f"unexpected '{text[position:].strip()[:10]}' at character {position + 1}")
 
 
-class _Parser:
+class _Parser(TokenCursor):
     def __init__(self, text: str):
+        super().__init__(tokenize(text, _TOKEN, unreadable=_unreadable))
         self.text = text
-        self.tokens = _tokenize(text)
-        self.index = 0
 
     # helpers
-    @property
-    def current(self):
-        return self.tokens[self.index]
-
-    def peek(self, offset=1):
-        return self.tokens[min(self.index + offset, len(self.tokens) - 1)]
-
     def accept(self, value: str) -> bool:
         if self.current[1] == value and self.current[0] in ("op", "name"):
             self.index += 1
@@ -236,10 +220,13 @@ class _Parser:
             if value == "N" and not per_return:
                 self.index += 1
                 return ReturnCount()
+            if value == "population" and not per_return:
+                self.index += 1
+                return Population()
             if per_return:
                 self.index += 1
                 return ItemValue(value)
-            self.fail("expected N, count(...), sum(...) or a number (item codes go inside count or sum)")
+            self.fail("expected N, population, count(...), sum(...) or a number (item codes go inside count or sum)")
         self.fail("expected a number, N, count(...) or sum(...)")
 
     def sum(self) -> Sum:
@@ -341,6 +328,18 @@ def indicator_names(node) -> dict[str, set[str]]:
     walk(node)
     names["items"] = names["booleans"] | names["integers"] | set(names["choices"])
     return names
+
+
+def indicator_uses_population(node) -> bool:
+    """Whether a tree divides (or multiplies) by the group's population."""
+    match node:
+        case Population():
+            return True
+        case Binary(left=left, right=right):
+            return indicator_uses_population(left) or indicator_uses_population(right)
+        case Negative(operand=operand):
+            return indicator_uses_population(operand)
+    return False
 
 
 def indicator_definition_errors(

@@ -43,11 +43,15 @@ from reporting.indicators import (
     Negative,
     Not,
     Number,
+    Population,
     ReturnCount,
     Sum,
+    indicator_uses_population,
 )
 
 BREAKDOWN_ITEMS = ("ownership", "hospital_level")
+# The breakdowns that have a population (per-capita figures exist only for them).
+POPULATION_BREAKDOWNS = ("national", "province")
 _SAFE_LITERAL = re.compile(r"^[A-Za-z0-9_]+$")
 
 
@@ -105,6 +109,8 @@ class CompiledAggregation:
     # column name in the figures → indicator key (growth columns come in pairs: value, previous)
     value_columns: dict[str, str] = field(default_factory=dict)
     growth_columns: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Indicators over the group's population: no value for ownership or hospital level.
+    population_keys: frozenset[str] = frozenset()
 
     def figures(self, groups: list[tuple[str, str]] | None = None) -> tuple[str, list]:
         """The figures statement for `groups` ((breakdown, group) pairs; None: every group)."""
@@ -189,6 +195,7 @@ class _Compiler:
         self.conditions: dict[str, str] = {}  # condition SQL → ret_cells column
         self.linear_sums: dict[int, str] = {}  # item id → cells column (sum of int_value)
         self.linear_yes: dict[int, str] = {}  # item id → cells column (yes answers)
+        self.uses_population = False
 
     def item(self, code: str, kind: str | None = None) -> ItemInfo:
         info = self.items.get(code)
@@ -217,6 +224,9 @@ class _Compiler:
                 return str(value)
             case ReturnCount():
                 return "n_returns"
+            case Population():
+                self.uses_population = True
+                return "population"
             case Sum(codes=codes, group=group):
                 codes = self.group_members(group) if group else list(codes)
                 parts = []
@@ -296,12 +306,14 @@ def aggregation_compile(
     previous_source: str | None,
     previous_edition_id: int | None,
     quote_name,
+    population: dict[str, int] | None = None,
 ) -> CompiledAggregation:
     """The SQL computing every indicator for every group of one edition (CompiledAggregation).
 
     ``indicators``: (key, parsed tree) in report order. ``previous_source``: "figures"
     (the previous edition's FigureValue rows), "published" (its PublishedFigure rows, national
-    only) or None (no previous edition: growth indicators are left out).
+    only) or None (no previous edition: growth indicators are left out). ``population``:
+    residents by province code (the census), for definitions that use ``population``.
     """
     compiler = _Compiler(items)
     value_exprs: list[tuple[str, str]] = []  # (column, SQL over cells)
@@ -322,6 +334,8 @@ def aggregation_compile(
         raise IndicatorCompileError(
             f"{len(compiler.conditions)} different count(...) conditions; at most {MAX_CONDITIONS} are supported"
         )
+    if compiler.uses_population and not population:
+        raise IndicatorCompileError("definitions use population, but no census covers the edition")
     for code in BREAKDOWN_ITEMS:
         if code in items:
             compiler.pivot_column(code)
@@ -329,6 +343,8 @@ def aggregation_compile(
         compiler=compiler, items=items, indicators=indicators, value_exprs=value_exprs, growth=growth,
         edition_id=edition_id, approved_status=approved_status, previous_source=previous_source,
         previous_edition_id=previous_edition_id, quote_name=quote_name,
+        population=population if compiler.uses_population else None,
+        population_keys=frozenset(key for key, tree in indicators if indicator_uses_population(tree)),
     ).build()
 
 
@@ -336,7 +352,8 @@ class _AggregationBuilder:
     """Writes the SQL of CompiledAggregation (see its docstring) from a filled _Compiler."""
 
     def __init__(self, *, compiler, items, indicators, value_exprs, growth, edition_id, approved_status,
-                 previous_source, previous_edition_id, quote_name):
+                 previous_source, previous_edition_id, quote_name, population=None, population_keys=frozenset()):
+        self.population, self.population_keys = population, population_keys
         self.compiler, self.items, self.indicators = compiler, items, indicators
         self.value_exprs, self.growth = value_exprs, growth
         self.edition_id, self.approved_status = edition_id, approved_status
@@ -401,6 +418,7 @@ class _AggregationBuilder:
             f" total = {groups}.total + excluded.total, yes = {groups}.yes + excluded.yes"
         )
         compiled.edition_id = self.edition_id
+        compiled.population_keys = self.population_keys
         self.figures(compiled)
         compiled.key = hashlib.sha256(
             "\n".join([compiled.counted_insert_sql, compiled.counted_insert_all_sql, compiled.totals_insert_sql]).encode()
@@ -533,11 +551,22 @@ class _AggregationBuilder:
             )
         else:
             ctes.append("groups AS (SELECT * FROM group_returns)")
+        source = "groups"
+        if self.population:
+            # The census as a literal table (31 rows); the nation is the sum of the divisions.
+            rows = ", ".join(f"({_literal(code)}, {int(residents)})" for code, residents in sorted(self.population.items()))
+            ctes.append(f"census (code, residents) AS (VALUES {rows})")
+            ctes.append(
+                "groups_population AS (SELECT g.*, CASE WHEN g.breakdown = 'national'"
+                f" THEN {sum(self.population.values())} WHEN g.breakdown = 'province' THEN census.residents END"
+                " AS population FROM groups g LEFT JOIN census ON g.breakdown = 'province' AND census.code = g.grp)"
+            )
+            source = "groups_population"
         breakdown_order = "CASE breakdown WHEN 'national' THEN 0 WHEN 'province' THEN 1 WHEN 'ownership' THEN 2 ELSE 3 END"
         ctes.append(
             f"figures AS (SELECT breakdown, grp, {breakdown_order} AS breakdown_order, n_returns"
             + "".join(f", {sql} AS {col}" for col, sql in self.value_exprs)
-            + " FROM groups WHERE n_returns > 0{figure_groups})"
+            + f" FROM {source} WHERE n_returns > 0{{figure_groups}})"
         )
         params.append(FIGURE_GROUPS_PLACEHOLDER)
         compiled.value_columns = {col: self.indicators[int(col[2:]) - 1][0] for col, _ in self.value_exprs}

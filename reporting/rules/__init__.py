@@ -22,15 +22,22 @@ Booleans count as 1/0 and unanswered items as 0; a comparison is 1 when true, 0 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from reporting.expressions import (
+    COMPARISONS,
+    Binary,
+    ItemRef,
+    Number,
+    TokenCursor,
+    token_pattern,
+    tokenize,
+)
 
 RULE_KINDS = {"expression", "previous_change"}
 
-_TOKEN = re.compile(
-    r"\s*(?:(?P<int>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>==|!=|<=|>=|[<>+\-*(),=]))"
-)
-_COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
+_TOKEN = token_pattern(number=r"\d+", operators=r"==|!=|<=|>=|[<>+\-*(),=]")
+_COMPARISONS = COMPARISONS
 _RESERVED = {"sum", "part_of", "and", "or", "not"}
 
 
@@ -38,17 +45,7 @@ class RuleSyntaxError(ValueError):
     """A rule expression that cannot be parsed; the message says where and why."""
 
 
-# --- syntax tree -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Number:
-    value: int
-
-
-@dataclass(frozen=True)
-class ItemRef:
-    code: str
+# --- syntax tree (Number, ItemRef and Binary come from reporting.expressions) -----------
 
 
 @dataclass(frozen=True)
@@ -63,41 +60,22 @@ class Unary:
     operand: object
 
 
-@dataclass(frozen=True)
-class Binary:
-    op: str
-    left: object
-    right: object
+def _unreadable(text: str, position: int) -> RuleSyntaxError:
+    rest = text[position:]
+    start = position + len(rest) - len(rest.lstrip())
+    return RuleSyntaxError(f"unexpected character '{text[start]}' at position {start + 1}")
 
 
-def _tokenize(text: str) -> list[tuple[str, str, int]]:
-    tokens, position = [], 0
-    text = text.rstrip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            rest = text[position:]
-            start = position + len(rest) - len(rest.lstrip())
-            raise RuleSyntaxError(f"unexpected character '{text[start]}' at position {start + 1}")
-        kind = match.lastgroup
-        tokens.append((kind, match.group(kind), match.start(kind) + 1))
-        position = match.end()
-    tokens.append(("end", "", len(text) + 1))
-    return tokens
-
-
-class _Parser:
+class _Parser(TokenCursor):
     def __init__(self, text: str):
-        self.tokens = _tokenize(text)
-        self.index = 0
+        # Positions count from 1 in the rules' messages.
+        super().__init__(tokenize(text, _TOKEN, unreadable=_unreadable, first_position=1))
 
-    def peek(self) -> tuple[str, str, int]:
-        return self.tokens[self.index]
+    def peek(self) -> tuple[str, str, int]:  # the rules look at the current token only
+        return self.current
 
     def next(self) -> tuple[str, str, int]:
-        token = self.tokens[self.index]
-        self.index += 1
-        return token
+        return self.advance()
 
     def expect(self, value: str) -> None:
         kind, text, position = self.next()
@@ -169,7 +147,7 @@ class _Parser:
 
     def primary(self):
         kind, text, position = self.next()
-        if kind == "int":
+        if kind == "number":
             return Number(int(text))
         if kind == "op" and text == "(":
             tree = self.or_expr()

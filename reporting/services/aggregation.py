@@ -18,7 +18,13 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from reporting.indicators import indicator_parse
-from reporting.indicators.sql import CompiledAggregation, ItemInfo, aggregation_compile, rows_filter
+from reporting.indicators.sql import (
+    POPULATION_BREAKDOWNS,
+    CompiledAggregation,
+    ItemInfo,
+    aggregation_compile,
+    rows_filter,
+)
 from reporting.models import (
     AggregationState,
     CellItemTotal,
@@ -30,6 +36,7 @@ from reporting.models import (
     ReturnStatus,
     SurveyReturn,
 )
+from reporting.population import census_for_year
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +219,7 @@ def _edition_figures(*, edition: Edition, using: str, rebuild: bool, only_change
         .values_list("pk", "code", "type", "part_of")
     }
     source = previous_figures_source(edition, using=using)
+    census = census_for_year(edition.data_year)
     connection = connections[using]
     compiled = aggregation_compile(
         indicators=[(key, indicator_parse(definition)) for key, definition in indicators],
@@ -221,6 +229,7 @@ def _edition_figures(*, edition: Edition, using: str, rebuild: bool, only_change
         previous_source=source,
         previous_edition_id=edition.previous_id,
         quote_name=connection.ops.quote_name,
+        population=census.by_province if census else None,
     )
     with transaction.atomic(using=using):
         if connection.vendor == "postgresql":
@@ -246,8 +255,10 @@ def _edition_figures(*, edition: Edition, using: str, rebuild: bool, only_change
     growth_columns = list(compiled.growth_columns.items())
     for row in rows:
         breakdown, group = row["breakdown"], str(row["grp"])
+        has_population = breakdown in POPULATION_BREAKDOWNS
         for column, key in value_columns:
-            figures[breakdown, group, key] = figure_decimal(row[column])
+            if has_population or key not in compiled.population_keys:  # else there is no such figure
+                figures[breakdown, group, key] = figure_decimal(row[column])
         for column, (key, previous_column) in growth_columns:
             if row[previous_column] is not None:  # else the previous edition has no figure for the group
                 figures[breakdown, group, key] = figure_decimal(row[column])

@@ -134,7 +134,7 @@ FIGURE_COLUMNS = [
 ]
 FIGURE_COLUMN_NAMES = [name for name, _header, _width in FIGURE_COLUMNS]
 # How Excel shows the rounded value: as the report prints it (1,237 · 63.6 · -54.43).
-XLSX_NUMBER_FORMATS = {"int": "#,##0", "pct0": "0", "pct1": "0.0", "pct2": "0.00"}
+XLSX_NUMBER_FORMATS = {"int": "#,##0", "pct0": "0", "pct1": "0.0", "pct2": "0.00", "dec1": "0.0", "dec2": "0.00"}
 
 
 @dataclass(frozen=True)
@@ -173,10 +173,12 @@ def _group_names(edition: Edition) -> dict[tuple[str, str], tuple[str, str]]:
     return names
 
 
-def figure_download_rows(*, edition: Edition, breakdown: str | None = None, publication=None) -> list[FigureRow]:
-    """The rows of `figure_export_rows` (same order, same values) with what a person needs
-    to read them. Five queries, whatever the number of groups."""
-    rows = figure_export_rows(edition=edition, breakdown=breakdown, publication=publication)
+def figure_download_rows(*, edition: Edition, breakdown: str | None = None, publication=None,
+                         rows: list[list] | None = None) -> list[FigureRow]:
+    """The rows of `figure_export_rows` (same order, same values), or the given `rows` (the
+    trends), with what a person needs to read them. Five queries, whatever the number of groups."""
+    if rows is None:
+        rows = figure_export_rows(edition=edition, breakdown=breakdown, publication=publication)
     indicators = {
         key: (fmt, label_zh, label_en)
         for key, fmt, label_zh, label_en in Indicator.objects.filter(edition=edition).values_list(

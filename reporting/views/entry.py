@@ -127,7 +127,14 @@ def _render_entry(request, survey_return, *, form, findings, status=200, conflic
         confirmations = {c.rule_code: c.explanation for c in survey_return.warning_confirmations.all()}
     show_comments = survey_return.status in (ReturnStatus.SENT_BACK, ReturnStatus.DRAFT)
     findings = findings_in_reading_order(findings)
-    form.attach_findings(findings, item_comments if show_comments else None)
+    shown_comments = dict(item_comments) if show_comments else {}
+    if not database_unreachable:
+        # A reviewer's "follow up" question on an unusual value, next to its field, whatever the status.
+        from analysis.selectors import outlier_questions
+
+        for code, questions in outlier_questions(survey_return, zh=language_is_chinese()).items():
+            shown_comments[code] = [*shown_comments.get(code, []), *questions]
+    form.attach_findings(findings, shown_comments or None)
     posted = form.explanations() if form.is_bound else {}
     warnings = [
         {

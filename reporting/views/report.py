@@ -16,11 +16,18 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from institutions.models import Province
 from institutions.selectors import user_is_society_admin, user_membership
 from reporting.converters import SMALL_NUMBER_MAX, number_parse
 from reporting.models import Breakdown, Edition, FigureValue, Publication
 from reporting.selectors import edition_for_report
-from reporting.selectors_report import language_is_chinese, report_context
+from reporting.selectors_report import (
+    figure_trends,
+    language_is_chinese,
+    province_profile,
+    report_context,
+    trend_export_rows,
+)
 from reporting.services.exports import figure_download_rows, figures_csv, figures_json, figures_xlsx
 from reporting.services.publication import PublicationRefused, edition_publish
 
@@ -54,7 +61,7 @@ def _context(request, edition: Edition) -> dict:
         publication = _publication_or_404(edition, request.GET["revision"])
     report = report_context(
         edition=edition, publication=publication, live=request.GET.get("live") == "1",
-        chart_key=request.GET.get("chart"),
+        chart_key=request.GET.get("chart"), map_key=request.GET.get("map"),
     )
     return {
         "report": report,
@@ -63,7 +70,27 @@ def _context(request, edition: Edition) -> dict:
         "zh": language_is_chinese(),
         "is_admin": user_is_society_admin(request.user),
         "breakdown_choices": [(b.value, b.label) for b in Breakdown if b != Breakdown.NATIONAL],
+        "trends": figure_trends(edition=edition) if report.has_figures else [],
+        "map_chosen": bool(request.GET.get("map")),
     }
+
+
+@login_required
+def report_province(request, year, code: str):
+    """Every figure of one province, next to the national value and its rank among the 31."""
+    _require_member(request.user)
+    edition = _edition(year)
+    if not (len(code) == 2 and code.isascii() and code.isdigit()):  # names no province (and no NUL reaches the query)
+        raise Http404("unknown province")
+    province = get_object_or_404(Province, code=code)
+    publication = None
+    if request.GET.get("revision"):
+        publication = _publication_or_404(edition, request.GET["revision"])
+    profile = province_profile(edition=edition, province=province, publication=publication,
+                               live=request.GET.get("live") == "1")
+    return render(request, "reporting/report/province.html", {
+        "edition": edition, "province": province, "zh": language_is_chinese(), **profile,
+    })
 
 
 @login_required
@@ -106,14 +133,17 @@ def report_download(request, year: int, file_type: str):
         raise Http404("unknown file type")
     edition = _edition(year)
     by = request.GET.get("by", "all")
-    if by not in {"all", "national", *Breakdown.values}:
+    if by not in {"all", "national", "trends", *Breakdown.values}:
         raise Http404("unknown breakdown")
     publication = None
     if request.GET.get("revision"):
         publication = _publication_or_404(edition, request.GET["revision"])
-    rows = figure_download_rows(
-        edition=edition, breakdown=None if by == "national" else by, publication=publication
-    )
+    if by == "trends":  # every edition's national value of each figure, one row per edition
+        rows = figure_download_rows(edition=edition, rows=trend_export_rows(edition=edition))
+    else:
+        rows = figure_download_rows(
+            edition=edition, breakdown=None if by == "national" else by, publication=publication
+        )
     if file_type == "json":
         body = json.dumps(figures_json(rows), ensure_ascii=False, indent=1)
     elif file_type == "csv":

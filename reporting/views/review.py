@@ -12,7 +12,7 @@ from institutions.selectors import user_is_society_admin
 from reporting.converters import SMALL_NUMBER_MAX, number_parse
 from reporting.forms.entry import ReopenForm, SendBackForm
 from reporting.models import ReturnStatus
-from reporting.rules.engine import ERROR, WARNING, questionnaire_compiled
+from reporting.rules.engine import ERROR, WARNING, language_is_chinese, questionnaire_compiled
 from reporting.selectors_entry import return_review_comments
 from reporting.services import returns as services
 from reporting.views.display import codes_toggle, stored_value_label, typed_value_label
@@ -84,6 +84,9 @@ def return_review(request, pk: int):
     for finding in findings:
         for code in finding.fields:
             findings_by_field.setdefault(code, []).append(finding)
+    from analysis.selectors import return_outlier_flags
+
+    outlier_flags, outliers_by_field = return_outlier_flags(survey_return, zh=language_is_chinese())
     sections = []
     for section in questionnaire.sections:
         rows = []
@@ -100,6 +103,7 @@ def return_review(request, pk: int):
                 "changed": code in changed_codes,
                 "applies": questionnaire.applies(code, values),
                 "findings": findings_by_field.get(code, []),
+                "outliers": outliers_by_field.get(code, []),
             })
         sections.append({"section": section, "rows": rows})
     can_review = services.user_can_review(user=request.user, survey_return=survey_return)
@@ -141,4 +145,5 @@ def return_review(request, pk: int):
         "send_back_form": send_back_form,
         "reopen_form": reopen_form,
         "item_comment_prefix": ITEM_COMMENT_PREFIX,
+        "outlier_flags": outlier_flags,
     })

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "institutions",
     "reporting",
     "api",
+    "analysis",
 ]
 
 MIDDLEWARE = [

@@ -98,7 +98,7 @@ def test_definition_errors_name_unknown_codes_and_wrong_types():
 
 
 def test_shipped_definitions_are_sound(edition):
-    assert edition.indicators.count() == 163
+    assert edition.indicators.count() == 171
     items = dict(Item.objects.filter(edition=edition).values_list("code", "type"))
     for indicator in edition.indicators.all():
         tree = indicator_parse(indicator.definition)

@@ -23,7 +23,7 @@ def definition_copy(tmp_path) -> Path:
     folder = tmp_path / "2027"
     shutil.copytree(SHIPPED_2024, folder)
     toml = (folder / "edition.toml").read_text(encoding="utf-8")
-    toml = toml.replace("year = 2024", "year = 2027").replace('version = "2024.1"', 'version = "2027.1"')
+    toml = toml.replace("year = 2024", "year = 2027").replace('version = "2024.2"', 'version = "2027.1"')
     (folder / "edition.toml").write_text(toml, encoding="utf-8")
     return folder
 
@@ -70,7 +70,7 @@ def test_loading_twice_changes_nothing(edition):
 def test_setup_survey_command_reports_unchanged_second_time(edition, capsys):
     call_command("setup_survey")
     out = capsys.readouterr().out
-    assert "Edition 2024 (definition 2024.1): unchanged; 123 items" in out
+    assert "Edition 2024 (definition 2024.2): unchanged; 123 items" in out
 
 
 def test_next_edition_is_a_new_file_not_code(db, edition, definition_copy):
