@@ -25,8 +25,14 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def client_address(request) -> str:
-    # REMOTE_ADDR only: a forwarded-for header is the caller's to invent.
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    """The caller's address as the login throttle reads it: the first of the deployment's
+    AXES_IPWARE_META_PRECEDENCE_ORDER present (REMOTE_ADDR unless a proxy that overwrites a
+    header is configured; never a forwarded-for list the caller could extend)."""
+    for key in getattr(settings, "AXES_IPWARE_META_PRECEDENCE_ORDER", None) or ("REMOTE_ADDR",):
+        value = request.META.get(key, "").split(",")[0].strip()
+        if value:
+            return value[:64]
+    return "unknown"
 
 
 def _failure_key(request) -> str:

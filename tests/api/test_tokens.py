@@ -161,6 +161,18 @@ def test_failed_authentication_is_throttled_per_address(client, db):
     assert client.get("/api/v1/me", **bearer(good)).status_code == 429
     # Another address is not affected.
     assert client.get("/api/v1/me", REMOTE_ADDR="10.0.0.9", **bearer(good)).status_code == 200
+    # A forwarded-for header is the caller's to invent: it does not change the address.
+    assert client.get("/api/v1/me", HTTP_X_FORWARDED_FOR="10.0.0.10", **bearer(good)).status_code == 429
+
+
+@override_settings(API_AUTH_FAILURE_LIMIT=2, AXES_IPWARE_META_PRECEDENCE_ORDER=("HTTP_X_REAL_IP", "REMOTE_ADDR"))
+def test_behind_a_proxy_failures_are_counted_per_client_not_per_proxy(client, db):
+    good = token_for(reporter())
+    for _attempt in range(2):
+        client.get("/api/v1/me", HTTP_X_REAL_IP="203.0.113.7", **bearer("svy_guess"))
+    assert client.get("/api/v1/me", HTTP_X_REAL_IP="203.0.113.7", **bearer(good)).status_code == 429
+    # Another client behind the same proxy (same REMOTE_ADDR) is not locked out.
+    assert client.get("/api/v1/me", HTTP_X_REAL_IP="203.0.113.8", **bearer(good)).status_code == 200
 
 
 # --- the tokens page -------------------------------------------------------------------------------
