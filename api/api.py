@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError
@@ -81,6 +82,18 @@ def _not_found(request, exc):
     from django.utils.translation import gettext as _
 
     return api.create_response(request, {"detail": _("Not found."), "code": "not_found"}, status=404)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request, exc):
+    from django.conf import settings
+    from django.utils.translation import gettext as _
+
+    return api.create_response(request, {
+        "detail": _("The request body is larger than %(size)s MB; send fewer returns per push.")
+        % {"size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)},
+        "code": "too_large",
+    }, status=413)
 
 
 @api.exception_handler(NinjaValidationError)

@@ -47,7 +47,8 @@ from reporting.services import returns as services
 
 router = Router(tags=["returns"])
 
-WRITE_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: RefusedOut, 422: RefusedOut, 429: ErrorOut}
+WRITE_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: RefusedOut, 413: ErrorOut, 422: RefusedOut,
+                429: ErrorOut}
 ReturnId = Path(..., ge=1, le=2**53, description="The return's id")
 Limit = Query(settings.API_PAGE_SIZE_DEFAULT, ge=1, le=settings.API_PAGE_SIZE_MAX,
               description=f"Rows per page (at most {settings.API_PAGE_SIZE_MAX})")

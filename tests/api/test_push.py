@@ -179,6 +179,9 @@ def test_push_body_is_validated(world):
     assert bad.status_code == 422
     assert client.post("/api/v1/editions/2024/values", "not json", content_type="application/json").status_code in (400, 422)
     assert push(client, {"institution": "X", "values": {}}, year=2031).status_code == 404
+    huge = '{"returns": [{"institution": "x", "values": {"op_suggestions": "' + "x" * (21 * 1024 * 1024) + '"}}]}'
+    too_large = client.post("/api/v1/editions/2024/values", huge, content_type="application/json")
+    assert too_large.status_code == 413 and too_large.json()["code"] == "too_large"
 
 
 # --- workflow ---------------------------------------------------------------------------------------
