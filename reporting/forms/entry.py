@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import html
+from dataclasses import dataclass
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Layout, LayoutObject
@@ -118,6 +119,41 @@ class ReturnForm(forms.Form):
                 total += int(raw)
         return f"{total}"
 
+    def progress(self) -> FormProgress:
+        """How many of the items that apply are answered, per section and overall, and how many
+        errors and warnings each section shows (the messages next to its fields).
+
+        Items are counted as the page shows them (what was typed, after a refused save). Free
+        text is optional, so only the items a submission needs count; an item that does not
+        apply (its applies_if chain is not all yes) counts nowhere. static/js/return-form.js
+        recounts the answers the same way as the person types.
+        """
+        if getattr(self, "_progress", None) is not None:
+            return self._progress
+        items = self.questionnaire.items
+        messages = getattr(self, "_messages_by_field", {})
+        parse_errors = self.errors if self.is_bound else {}
+        zh = language_is_chinese()
+        sections = []
+        for section in self.questionnaire.sections:
+            asked = answered = errors = warnings = 0
+            for code in section.item_codes:
+                item = items[code]
+                severities = [severity for severity, _message in messages.get(code, ())]
+                errors += len(parse_errors.get(code, ())) + severities.count("error")
+                warnings += severities.count("warning")
+                if item.type == ItemType.TEXT or "disabled" in self.fields[code].widget.attrs:
+                    continue
+                asked += 1
+                if str(self.shown_value(code) or "").strip():
+                    answered += 1
+            sections.append(SectionProgress(
+                code=section.code, title=section.title_zh if zh else section.title_en,
+                asked=asked, answered=answered, errors=errors, warnings=warnings,
+            ))
+        self._progress = FormProgress(sections)
+        return self._progress
+
     def clean(self):
         cleaned = super().clean()
         sent: dict[str, Value] = {}
@@ -156,6 +192,7 @@ class ReturnForm(forms.Form):
         for code, comments in (item_comments or {}).items():
             for body in comments:
                 by_field.setdefault(code, []).append(("comment", body))
+        self._messages_by_field = by_field  # for the progress in the section navigation
         labels = {"error": _("Error"), "warning": _("Warning"), "comment": _("Reviewer")}
         for code, entries in by_field.items():
             self.fields[code].help_text = format_html_join(
@@ -167,6 +204,41 @@ class ReturnForm(forms.Form):
             field = self.fields[code]
             existing = field.widget.attrs.get("class", "")
             field.widget.attrs["class"] = f"{existing} {css}".strip()
+
+
+@dataclass(frozen=True)
+class SectionProgress:
+    code: str
+    title: str
+    asked: int  # items that apply and need an answer to submit
+    answered: int
+    errors: int
+    warnings: int
+
+    @property
+    def complete(self) -> bool:
+        return self.answered == self.asked
+
+
+@dataclass(frozen=True)
+class FormProgress:
+    sections: list[SectionProgress]
+
+    @property
+    def asked(self) -> int:
+        return sum(s.asked for s in self.sections)
+
+    @property
+    def answered(self) -> int:
+        return sum(s.answered for s in self.sections)
+
+    @property
+    def errors(self) -> int:
+        return sum(s.errors for s in self.sections)
+
+    @property
+    def warnings(self) -> int:
+        return sum(s.warnings for s in self.sections)
 
 
 def _prototype_fields(questionnaire: CompiledQuestionnaire) -> dict[str, forms.Field]:

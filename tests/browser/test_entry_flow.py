@@ -65,7 +65,7 @@ def test_reporter_liaison_admin_flow(live_server, browser, edition):
     page = log_in(browser, live_server, reporter)
     page.click("[data-testid=start-return]")
     page.wait_for_selector("#return-form")
-    assert "人员队伍" in page.inner_text("nav[aria-label]")
+    assert "人员队伍" in page.inner_text("[data-testid=section-nav]")
     fill(page, {"staff_physician": 4, "staff_nurse": 2, "title_senior": 5})
     assert page.inner_text('output[data-subtotal-for="staff"]') == "6"  # live subtotal
     # An item that does not apply is disabled as the reporter answers.
