@@ -12,7 +12,7 @@ from django.contrib.auth.backends import ModelBackend
 
 from institutions.selectors import user_is_society_admin
 
-SURVEY_APPS = frozenset({"institutions", "reporting"})
+SURVEY_APPS = frozenset({"institutions", "reporting", "api"})
 SOCIETY_ADMIN_EXTRA_PERMISSIONS = frozenset({"auth.view_user"})
 
 

@@ -313,6 +313,8 @@ class SurveyReturn(models.Model):
                 fields=["edition", "institution"], name="one_return_per_institution_per_edition"
             ),
         ]
+        # The API's incremental pulls page through returns in (updated_at, id) order.
+        indexes = [models.Index(fields=["updated_at", "id"], name="return_updated_keyset")]
 
     def __str__(self):
         return f"{self.edition_id}/{self.institution_id}"
@@ -412,6 +414,7 @@ class AuditSource(models.TextChoices):
     ADMIN = "admin", _("Admin")
     SYSTEM = "system", _("System")
     DEMO = "demo", _("Demo data")
+    API = "api", _("API")
 
 
 class AuditEvent(models.Model):
@@ -431,6 +434,7 @@ class AuditEvent(models.Model):
         MEMBERSHIP = "membership", _("Role changed")
         ACCOUNT = "account", _("Account changed")
         REMINDER = "reminder", _("Reminder sent")
+        TOKEN = "token", _("API token changed")
         OUTLIER = "outlier", _("Outlier marked")
 
     # Indexed only as (edition, at) and (survey_return, at), the two ways the trail is read:

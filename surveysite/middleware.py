@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+API_PATH = "/api/"
+
 
 class NulCharacterRefusedMiddleware:
     """A NUL character in a query or form field is a 400 (the site's page), naming the field.
@@ -19,6 +21,10 @@ class NulCharacterRefusedMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path_info.startswith(API_PATH):
+            # The web API refuses a NUL itself, in JSON (422 naming the parameter), as its
+            # schema documents; an HTML page here would be an answer its clients cannot read.
+            return self.get_response(request)
         fields = list(request.GET.lists())
         if request.method == "POST":
             fields += list(request.POST.lists())

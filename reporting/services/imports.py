@@ -193,7 +193,7 @@ def answers_of_returns(return_ids, items_by_id) -> dict[int, dict[str, tuple[int
     return answers
 
 
-def _previous_values(edition: Edition, institution_ids) -> dict[int, dict[str, Value]]:
+def previous_values_by_institution(edition: Edition, institution_ids) -> dict[int, dict[str, Value]]:
     """{institution id: values in the previous edition} (empty when it has no returns)."""
     if edition.previous_id is None:
         return {}
@@ -263,7 +263,7 @@ def _plan(*, edition, parsed: ParsedFile, institution, approve, progress, lock) 
     for chunk in _chunks(rows):
         return_ids = [existing[pk][0] for _row, pk, _name in chunk if pk in existing]
         answers = answers_of_returns(return_ids, items_by_id)
-        previous = _previous_values(edition, [pk for _row, pk, _name in chunk])
+        previous = previous_values_by_institution(edition, [pk for _row, pk, _name in chunk])
         for row, institution_id, name in chunk:
             return_id, version, status = existing.get(institution_id, (None, None, None))
             old = {code: value for code, (_id, value) in answers.get(return_id, {}).items()}

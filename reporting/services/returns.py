@@ -201,7 +201,7 @@ def user_can_review(*, user, survey_return: SurveyReturn) -> bool:
 # --- writes -----------------------------------------------------------------------------
 
 
-def _conflict(survey_return: SurveyReturn, expected_version: int) -> ReturnConflict:
+def return_conflict(survey_return: SurveyReturn, expected_version: int) -> ReturnConflict:
     """What was saved since `expected_version`: every audited change, who and when."""
     current = SurveyReturn.objects.filter(pk=survey_return.pk).values_list("version", "updated_by_id", "updated_at").first()
     events = (
@@ -239,7 +239,7 @@ def _version_bump(*, survey_return: SurveyReturn, expected_version: int, actor, 
         version=F("version") + 1, updated_at=now, updated_by=actor, **fields
     )
     if updated != 1:
-        raise _conflict(survey_return, expected_version)
+        raise return_conflict(survey_return, expected_version)
     survey_return.version = expected_version + 1
     survey_return.updated_at = now
     survey_return.updated_by = actor
@@ -275,15 +275,16 @@ def return_values_save(
     version checked against `expected_version` (ReturnConflict when the return was saved
     since; the check is made even when nothing would change, so a stale page never silently
     puts back old values). A save that changes nothing keeps the version.
-    Callers check who may edit (``return_can_edit``); the web form's caller is refused here too.
+    Callers check who may edit (``return_can_edit``); the web form's and the API's callers are
+    refused here too.
     """
-    if source == AuditSource.WEB and not return_can_edit(user=actor, survey_return=survey_return):
+    if source in (AuditSource.WEB, AuditSource.API) and not return_can_edit(user=actor, survey_return=survey_return):
         raise ReturnNotEditable(_("This return cannot be edited now."))
     _check_values_fit(survey_return, values)
     # Lock the return first, so concurrent saves queue behind this one and then see its version.
     current = SurveyReturn.objects.select_for_update().filter(pk=survey_return.pk).values_list("version", flat=True).first()
     if current != expected_version:
-        raise _conflict(survey_return, expected_version)
+        raise return_conflict(survey_return, expected_version)
 
     questionnaire = questionnaire_compiled(survey_return.edition)
     resolved = answers_resolve(questionnaire=questionnaire, stored=return_values(survey_return), sent=values)
@@ -536,13 +537,14 @@ def return_review(*, survey_return: SurveyReturn, actor, comment: str = "", expe
 
 
 @transaction.atomic
-def return_approve(*, survey_return: SurveyReturn, actor, comment: str = "", expected_version: int | None = None) -> SurveyReturn:
+def return_approve(*, survey_return: SurveyReturn, actor, comment: str = "", expected_version: int | None = None,
+                   source: str = AuditSource.WEB) -> SurveyReturn:
     """A society admin approves a reviewed return: it enters the national figures."""
     _require_reviewer(actor, survey_return, admin_only=True)
     _require_status(survey_return, ReturnStatus.REVIEWED)
     _set_status(
         survey_return=survey_return, actor=actor, new_status=ReturnStatus.APPROVED,
-        expected_version=expected_version, comment=comment, approved_at=timezone.now(),
+        expected_version=expected_version, comment=comment, source=source, approved_at=timezone.now(),
     )
     edition_recompute_schedule(edition_id=survey_return.edition_id)
     return survey_return

@@ -8,13 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 
 from institutions.selectors import user_is_society_admin
 from reporting.converters import year_parse
-from reporting.formula_safety import row_neutralise
 from reporting.models import AuditEvent, Edition
 from reporting.rules.engine import questionnaire_compiled
+from reporting.selectors_audit import audit_export_rows
 from reporting.selectors_entry import return_audit_events
 from reporting.services import returns as services
 from reporting.views.display import (
@@ -66,13 +65,6 @@ class _Echo:
         return value
 
 
-AUDIT_COLUMNS = [
-    "at", "edition", "institution_code", "institution", "kind", "source", "actor",
-    "item_code", "old_value", "new_value", "return_version", "comment",
-    "subject_type", "subject_id", "subject",
-]
-
-
 @login_required
 def audit_export(request):
     """Every audit event as CSV; society admins only.
@@ -82,40 +74,18 @@ def audit_export(request):
     """
     if not user_is_society_admin(request.user):
         raise Http404
-    events = AuditEvent.objects.select_related(
-        "edition", "survey_return__institution", "institution", "subject_type", "actor"
-    ).order_by("at", "id")
+    edition = None
     year = request.GET.get("edition")
     filename = "audit-trail.csv"
     if year:
         edition = get_object_or_404(Edition, year=year_parse(year) or 0)
-        events = events.filter(edition=edition)
         filename = f"audit-trail-{edition.year}.csv"
     writer = csv.writer(_Echo())
 
     def rows():
         yield "\ufeff"  # Excel opens UTF-8 Chinese text correctly only with a BOM
-        yield writer.writerow(AUDIT_COLUMNS)
-        for event in events.iterator(chunk_size=2000):
-            institution = event.survey_return.institution if event.survey_return_id else event.institution
-            subject_type = event.subject_type
-            yield writer.writerow(row_neutralise([
-                timezone.localtime(event.at).isoformat(timespec="seconds"),
-                event.edition.year if event.edition_id else "",
-                institution.code if institution else "",
-                institution.name if institution else "",
-                event.kind,
-                event.source,
-                event.actor.username if event.actor else "",
-                event.item_code,
-                event.old_value,
-                event.new_value,
-                event.return_version if event.return_version is not None else "",
-                event.comment,
-                f"{subject_type.app_label}.{subject_type.model}" if subject_type else "",
-                event.subject_id,
-                event.subject_label,
-            ]))
+        for row in audit_export_rows(edition=edition):
+            yield writer.writerow(row)
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -26,10 +26,12 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "import_export",
+    "ninja",  # the API's Swagger UI assets are served from the package, not a CDN
     "axes",
     "csp",
     "institutions",
     "reporting",
+    "api",
     "analysis",
     "jobs",
 ]
@@ -306,6 +308,16 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+
+# The web API (docs/api.md). Counters live in the default cache (Redis when several hosts serve).
+API_TOKEN_MAX_DAYS = 365
+API_RATE_LIMIT = 600  # requests per token per window
+API_RATE_WINDOW_SECONDS = 60
+API_AUTH_FAILURE_LIMIT = 30  # failed authentications per client address per window
+API_AUTH_FAILURE_WINDOW_SECONDS = 600
+API_PAGE_SIZE_DEFAULT = 100
+API_PAGE_SIZE_MAX = 1000
+API_PUSH_MAX_RETURNS = 500
 
 LOGGING = {
     "version": 1,

@@ -31,6 +31,7 @@ PAGES = {
     "edition": ("admin",),
     "spreadsheets": ("reporter", "admin"),
     "report": ("reporter", "liaison", "admin"),
+    "api-tokens": ("reporter", "liaison", "admin"),
 }
 CASES = [
     pytest.param(page, role, language, id=f"{page}-{role or 'anonymous'}-{language}")
@@ -52,6 +53,7 @@ def _open(page, site, page_type: str, role: str | None) -> None:
         "edition": f"/editions/{site.edition.year}/",
         "spreadsheets": f"/returns/{own.pk}/upload/" if role == "reporter" else "/spreadsheets/",
         "report": f"/report/{site.edition.year}/",
+        "api-tokens": "/account/tokens/",
     }
     if page_type != "entry-errors":
         response = page.goto(site.url + paths[page_type])

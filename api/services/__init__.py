@@ -1,0 +1,1 @@
+"""Writes of the web API: tokens, pushes of values, workflow actions."""
