@@ -80,3 +80,15 @@ def survey_return(*, edition: Edition, institution=None, status=ReturnStatus.DRA
             answers.append(answer)
         Answer.objects.bulk_create(answers)
     return ret
+
+
+def complete_values(edition, **overrides) -> dict:
+    """Every integer and yes/no item of the edition answered 0 / no, with the four choices a
+    return needs (public, tertiary A, independent, licence II); `overrides` on top."""
+    values = {}
+    for code, kind in Item.objects.filter(edition=edition).values_list("code", "type"):
+        if kind in ("integer", "boolean"):
+            values[code] = 0 if kind == "integer" else False
+    values.update({"ownership": "public", "hospital_level": "tertiary_a", "dept_affiliation": "independent",
+                   "licence_class": "II"})
+    return values | overrides

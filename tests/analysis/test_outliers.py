@@ -6,18 +6,15 @@ from django.urls import reverse
 from analysis.models import OutlierMark
 from analysis.selectors import modified_z_scores, outlier_scores
 from institutions.models import Province
-from reporting.models import AuditEvent, Item, ReturnStatus
-from tests.factories import InstitutionFactory, liaison, reporter, society_admin, survey_return
-
-
-def _complete(edition, **overrides):
-    values = {}
-    for code, kind in Item.objects.filter(edition=edition).values_list("code", "type"):
-        if kind in ("integer", "boolean"):
-            values[code] = 0 if kind == "integer" else False
-    values.update({"ownership": "public", "hospital_level": "tertiary_a", "dept_affiliation": "independent",
-                   "licence_class": "II"})
-    return values | overrides
+from reporting.models import AuditEvent, ReturnStatus
+from tests.factories import (
+    InstitutionFactory,
+    complete_values,
+    liaison,
+    reporter,
+    society_admin,
+    survey_return,
+)
 
 
 @pytest.fixture
@@ -35,12 +32,12 @@ def peers(edition):
     for number, (level, treatments, province) in enumerate(rows):
         ret = survey_return(edition=edition, institution=InstitutionFactory(code=f"O{number}", province=province),
                             status=ReturnStatus.SUBMITTED if number % 2 else ReturnStatus.APPROVED,
-                            values=_complete(edition, hospital_level=level, rpt_beds=1, tx_i131_graves=treatments))
+                            values=complete_values(edition, hospital_level=level, rpt_beds=1, tx_i131_graves=treatments))
         returns[level, treatments, province.code] = ret
     survey_return(edition=edition, institution=InstitutionFactory(code="O98"), status=ReturnStatus.APPROVED,
-                  values=_complete(edition, rpt_beds=0, tx_i131_graves=5000))
+                  values=complete_values(edition, rpt_beds=0, tx_i131_graves=5000))
     survey_return(edition=edition, institution=InstitutionFactory(code="O99"), status=ReturnStatus.DRAFT,
-                  values=_complete(edition, rpt_beds=1, tx_i131_graves=5000))
+                  values=complete_values(edition, rpt_beds=1, tx_i131_graves=5000))
     return returns
 
 

@@ -10,10 +10,10 @@ from django.urls import reverse
 from institutions.models import Province
 from reporting.indicators import IndicatorSyntaxError, Population, indicator_parse
 from reporting.indicators.sql import IndicatorCompileError, ItemInfo, aggregation_compile
-from reporting.models import FigureValue, Item, ReturnStatus
+from reporting.models import FigureValue, ReturnStatus
 from reporting.population import POPULATION_DIR, census_for_year
 from reporting.services.aggregation import edition_figures_compute
-from tests.factories import InstitutionFactory, reporter, survey_return
+from tests.factories import InstitutionFactory, complete_values, reporter, survey_return
 
 # From reporting/definitions/population/census-2020.csv (the 2020 census, Communiqué No. 3).
 NATION = 1_409_778_724
@@ -51,16 +51,6 @@ def test_a_definition_over_population_needs_a_census():
         )
 
 
-def _complete(edition, **overrides):
-    values = {}
-    for code, kind in Item.objects.filter(edition=edition).values_list("code", "type"):
-        if kind in ("integer", "boolean"):
-            values[code] = 0 if kind == "integer" else False
-    values.update({"ownership": "public", "hospital_level": "tertiary_a", "dept_affiliation": "independent",
-                   "licence_class": "II"})
-    return values | overrides
-
-
 @pytest.fixture
 def three_provinces(edition):
     """Beijing: 1 department, 3 PET units, 10 staff (6 physicians). Tibet: 1 department,
@@ -74,7 +64,7 @@ def three_provinces(edition):
     for number, (province, overrides) in enumerate(rows):
         survey_return(edition=edition, institution=InstitutionFactory(code=f"P{number}",
                       province=Province.objects.get(code=province)),
-                      status=ReturnStatus.APPROVED, values=_complete(edition, **overrides))
+                      status=ReturnStatus.APPROVED, values=complete_values(edition, **overrides))
     edition_figures_compute(edition_id=edition.pk)
 
 

@@ -7,10 +7,10 @@ import pytest
 from django.urls import reverse
 
 from institutions.models import Province
-from reporting.models import FigureValue, Item, ReturnStatus
+from reporting.models import FigureValue, ReturnStatus
 from reporting.services.aggregation import edition_figures_compute
 from reporting.tile_map import PALETTE, TILES, quantile_breaks, tile_map_build, value_class
-from tests.factories import InstitutionFactory, liaison, reporter, survey_return
+from tests.factories import InstitutionFactory, complete_values, liaison, reporter, survey_return
 
 
 @pytest.mark.sqlite
@@ -50,23 +50,13 @@ def test_the_map_colours_tiles_by_class_and_greys_missing_ones():
     assert {t.code: t.label for t in chinese.tiles}["23"] == "黑龙江"
 
 
-def _complete(edition, **overrides):
-    values = {}
-    for code, kind in Item.objects.filter(edition=edition).values_list("code", "type"):
-        if kind in ("integer", "boolean"):
-            values[code] = 0 if kind == "integer" else False
-    values.update({"ownership": "public", "hospital_level": "tertiary_a", "dept_affiliation": "independent",
-                   "licence_class": "II"})
-    return values | overrides
-
-
 @pytest.fixture
 def four_provinces(edition):
     """PET units: Beijing 3, Shanghai 3 (tied first), Guangdong 1, Tibet 0."""
     for number, (province, pet) in enumerate([("11", 3), ("31", 3), ("44", 1), ("54", 0)]):
         survey_return(edition=edition, institution=InstitutionFactory(code=f"M{number}",
                       province=Province.objects.get(code=province)),
-                      status=ReturnStatus.APPROVED, values=_complete(edition, eq_pet_ct=pet))
+                      status=ReturnStatus.APPROVED, values=complete_values(edition, eq_pet_ct=pet))
     edition_figures_compute(edition_id=edition.pk)
 
 
