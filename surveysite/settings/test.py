@@ -31,3 +31,7 @@ STORAGES = {
 # does: in tests, such a login skips the throttle (tests/auth_support.py); logins through the
 # login pages are throttled as in production.
 AUTHENTICATION_BACKENDS = ["tests.auth_support.AxesBackendForTests", *AUTHENTICATION_BACKENDS[1:]]  # noqa: F405
+# One process runs the tests: a per-process cache keeps counters out of the database, so
+# fixtures that clear it need no database access. Production's shared cache (the database or
+# Redis) is checked in a subprocess by tests/test_settings_hosts.py; the multi-host test uses it.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
