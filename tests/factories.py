@@ -82,13 +82,20 @@ def survey_return(*, edition: Edition, institution=None, status=ReturnStatus.DRA
     return ret
 
 
-def complete_values(edition, **overrides) -> dict:
-    """Every integer and yes/no item of the edition answered 0 / no, with the four choices a
-    return needs (public, tertiary A, independent, licence II); `overrides` on top."""
+def zero_values(edition) -> dict:
+    """Every integer item of the edition answered 0 and every yes/no item no (in item order);
+    choice and text items unanswered."""
     values = {}
     for code, kind in Item.objects.filter(edition=edition).values_list("code", "type"):
         if kind in ("integer", "boolean"):
             values[code] = 0 if kind == "integer" else False
+    return values
+
+
+def complete_values(edition, **overrides) -> dict:
+    """`zero_values` with the four choices a return needs (public, tertiary A, independent,
+    licence II); `overrides` on top."""
+    values = zero_values(edition)
     values.update({"ownership": "public", "hospital_level": "tertiary_a", "dept_affiliation": "independent",
                    "licence_class": "II"})
     return values | overrides

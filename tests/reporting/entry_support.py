@@ -46,14 +46,7 @@ CLEAN_OVERRIDES = {
 
 def clean_values(edition) -> dict:
     """Every non-text item answered (0 / no unless overridden), consistent with all rules."""
-    values = {}
-    for code, kind in Item.objects.filter(edition=edition).values_list("code", "type"):
-        if kind == ItemType.INTEGER:
-            values[code] = 0
-        elif kind == ItemType.BOOLEAN:
-            values[code] = False
-    values.update(CLEAN_OVERRIDES)
-    return values
+    return factories.zero_values(edition) | CLEAN_OVERRIDES
 
 
 @pytest.fixture
