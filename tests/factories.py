@@ -99,3 +99,12 @@ def complete_values(edition, **overrides) -> dict:
     values.update({"ownership": "public", "hospital_level": "tertiary_a", "dept_affiliation": "independent",
                    "licence_class": "II"})
     return values | overrides
+
+
+def approved_pair(edition) -> None:
+    """Two approved returns whose figures the exports and the API are checked against: E1 in
+    Beijing (2 PET/CT, 3 physicians, 1 nurse, PET service) and E2, non-public, in Xinjiang (65)."""
+    survey_return(edition=edition, institution=InstitutionFactory(code="E1"), status=ReturnStatus.APPROVED,
+                  values=complete_values(edition, eq_pet_ct=2, staff_physician=3, staff_nurse=1, svc_pet=True))
+    survey_return(edition=edition, institution=InstitutionFactory(code="E2", province=Province.objects.get(code="65")),
+                  status=ReturnStatus.APPROVED, values=complete_values(edition, ownership="nonpublic", co_exam_tumor=5))

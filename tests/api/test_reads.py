@@ -18,6 +18,7 @@ from reporting.services.publication import edition_publish
 from tests.api.conftest import bearer, token_for
 from tests.factories import (
     InstitutionFactory,
+    approved_pair,
     complete_values,
     liaison,
     reporter,
@@ -32,10 +33,7 @@ pytestmark = pytest.mark.sqlite
 @pytest.fixture
 def approved(edition):
     """Three approved returns in two provinces, aggregated (figures with odd decimals and growth)."""
-    survey_return(edition=edition, institution=InstitutionFactory(code="E1"), status=ReturnStatus.APPROVED,
-                  values=complete_values(edition, eq_pet_ct=2, staff_physician=3, staff_nurse=1, svc_pet=True))
-    survey_return(edition=edition, institution=InstitutionFactory(code="E2", province=Province.objects.get(code="65")),
-                  status=ReturnStatus.APPROVED, values=complete_values(edition, ownership="nonpublic", co_exam_tumor=5))
+    approved_pair(edition)
     survey_return(edition=edition, institution=InstitutionFactory(code="E3"), status=ReturnStatus.APPROVED,
                   values=complete_values(edition, eq_pet_ct=1, staff_physician=2, staff_nurse=5, svc_pet=True,
                                          hospital_level="secondary"))
