@@ -23,7 +23,7 @@ from reporting.services import returns as services
 from tests.factories import PASSWORD, InstitutionFactory
 from tests.reporting import entry_support
 from tests.reporting.entry_support import answers_store as store
-from tests.reporting.entry_support import clean_values
+from tests.reporting.entry_support import clean_values, sent_text
 from tests.reporting.spreadsheet_support import csv_bytes
 
 open_edition, world = entry_support.open_edition, entry_support.world
@@ -186,7 +186,7 @@ def _page_post(values: dict) -> dict:
     for code, value in values.items():
         if code in ("op_lack_specialists", "op_regional_economy"):
             continue  # radio buttons left unchecked: the browser sends nothing
-        data[code] = "" if value is None else ("yes" if value else "no") if isinstance(value, bool) else str(value)
+        data[code] = sent_text(value)
     return data
 
 
@@ -216,10 +216,7 @@ def test_removing_fields_from_a_post_changes_only_what_the_rule_says(world, appl
 
 
 def _csv(institution, values: dict) -> bytes:
-    codes = list(values)
-    cells = ["" if values[c] is None else ("yes" if values[c] else "no") if isinstance(values[c], bool) else str(values[c])
-             for c in codes]
-    return csv_bytes([["institution_code", *codes], [institution.code, *cells]])
+    return csv_bytes([["institution_code", *values], [institution.code, *map(sent_text, values.values())]])
 
 
 def _import(content: bytes, **options) -> tuple[str, str]:
