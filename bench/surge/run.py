@@ -6,7 +6,7 @@
 
 Loopback only. Starts, on 127.0.0.1, its own gunicorn (``gunicorn -c gunicorn.conf.py``, the
 production settings with plain static storage: bench/surge/surge_settings.py) and a real Celery
-worker on Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/12, emptied first), on its
+worker on Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/12; a queue of its own), on its
 own PostgreSQL database (created from a template database kept between runs, dropped at the
 end; BENCH_SERVER_URL names the server, default postgres://postgres@127.0.0.1:5432). It sets
 up an open edition with reporter accounts, institutions and draft returns (one password
@@ -87,6 +87,9 @@ os.environ["CELERY_BROKER_URL"] = REDIS
 os.environ["CELERY_RESULT_BACKEND"] = REDIS
 # As the README's production layout: the broker's Redis is the cache too (and the sessions' read cache).
 os.environ["REDIS_URL"] = REDIS
+# This run's queue and cache keys (surge_settings.py): other runs sharing the Redis database
+# at the same time take none of its tasks.
+RUN_PREFIX = os.environ["BENCH_SURGE_RUN"] = f"surveysite-bench-surge-{os.getpid()}"
 os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
 
 
@@ -330,10 +333,17 @@ def _child_env(configuration: Configuration, database: str) -> dict:
     }
 
 
-def worker_start(configuration: Configuration, database: str) -> subprocess.Popen:
+def redis_run_keys_delete() -> None:
     import redis
 
-    redis.Redis.from_url(REDIS).flushdb()  # the bench's own Redis database: no task left over
+    client = redis.Redis.from_url(REDIS)
+    for key in client.scan_iter(f"*{RUN_PREFIX}*"):
+        client.delete(key)
+    client.close()
+
+
+def worker_start(configuration: Configuration, database: str) -> subprocess.Popen:
+    redis_run_keys_delete()  # no task left over from the run's previous configuration
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "surveysite", "worker", "--pool=solo", "--loglevel=warning",
          "--without-gossip", "--without-mingle", "--without-heartbeat"],
@@ -891,6 +901,7 @@ def configuration_run(configuration: Configuration, args, answers, demo, run_fig
                 if server.returncode not in (0, None):
                     print(_log_tail(_server_log(configuration, index)))
         process_stop(worker)
+        redis_run_keys_delete()
         database_drop(database)
     return outcome
 
