@@ -180,20 +180,23 @@ def varied_returns(edition, edition_2019):
     ])
 
 
+@pytest.mark.sqlite
 @pytest.mark.parametrize("statuses", [None, [ReturnStatus.APPROVED, ReturnStatus.SUBMITTED]])
 def test_rows_equal_the_reference_on_every_path(edition, varied_returns, statuses):
+    from django.db import connection
+
     from reporting.services import exports
     from reporting.spreadsheets.layout import edition_items
 
     reference = list(_reference_rows(edition, statuses))
     assert len(reference) > 6
     assert _typed(exports.returns_export_rows(edition=edition, statuses=statuses, chunk_size=2)) == _typed(reference)
-    items = edition_items(edition)
-    for pages in (exports._pages_postgresql, exports._pages_portable):
-        rows = [row for page in pages(edition=edition, items=items, statuses=statuses, chunk_size=2) for row in page]
-        assert _typed(rows) == _typed(reference[5:]), pages.__name__
+    if connection.vendor == "postgresql":  # the path SQLite takes, here too
+        pages = exports._pages_portable(edition=edition, items=edition_items(edition), statuses=statuses, chunk_size=2)
+        assert _typed(row for page in pages for row in page) == _typed(reference[5:])
 
 
+@pytest.mark.sqlite
 def test_files_equal_the_reference_byte_for_byte(edition, varied_returns):
     reference = list(_reference_rows(edition))
     streamed = "".join(returns_export_csv_chunks(edition=edition)).encode("utf-8")
