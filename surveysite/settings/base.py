@@ -50,6 +50,8 @@ MIDDLEWARE = [
     # After the user is known: its 400 page is the site's, with the user's menu.
     "surveysite.middleware.NulCharacterRefusedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Inside the user and messages: the 405 page is the site's, with the user's menu.
+    "surveysite.middleware.MethodNotAllowedPageMiddleware",
     "surveysite.sessions.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout page.
