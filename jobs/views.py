@@ -28,6 +28,12 @@ def job_file(request, job_id):
     job = job_visible_to(user=request.user, job_id=job_id)
     if job is None or job.state != JobState.DONE or not job.file_name:
         raise Http404
+    return job_file_response(job)
+
+
+def job_file_response(job) -> FileResponse:
+    """The job's file as an attachment under the name its owner knows, streamed from the shared
+    storage a chunk at a time (the web page's download and the API's); Http404 if it is gone."""
     try:
         handle = survey_files().open(job.file_name)
     except FileNotFoundError:
