@@ -13,8 +13,8 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
 from institutions.selectors import user_is_society_admin
-from jobs.models import JobState
-from jobs.selectors import job_list_owned_by, job_visible_to
+from jobs.selectors import job_list_owned_by
+from jobs.views import export_job_page
 from reporting.converters import year_parse
 from reporting.models import AuditEvent, Edition
 from reporting.rules.engine import questionnaire_compiled
@@ -134,9 +134,4 @@ def audit_export_job(request):
 
 @login_required
 def audit_export_job_detail(request, job_id):
-    job = job_visible_to(user=request.user, job_id=job_id, kind=AUDIT_EXPORT_KIND)
-    if job is None:
-        raise Http404
-    return render(request, "reporting/entry/audit_export_job.html", {
-        "job": job, "states": JobState, "running": job.active,
-    })
+    return export_job_page(request, job_id, kind=AUDIT_EXPORT_KIND, template="reporting/entry/audit_export_job.html")
