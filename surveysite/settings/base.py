@@ -322,6 +322,7 @@ API_AUTH_FAILURE_WINDOW_SECONDS = 600
 API_PAGE_SIZE_DEFAULT = 100
 API_PAGE_SIZE_MAX = 1000
 API_PUSH_MAX_RETURNS = 500
+API_EXPORT_JOBS_ACTIVE_MAX = 3  # a person's exports waiting or running at once (api/endpoints/exports.py)
 
 LOGGING = {
     "version": 1,
