@@ -250,6 +250,8 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 # Background jobs (jobs/): how long a job and its file are kept, how often a job is run again
 # after its worker died, and when one nobody runs any more is given up.
 BACKGROUND_JOB_LIFETIME = timedelta(days=1)
+# Jobs whose files only society admins may fetch, even the admin who started one once they lose the role.
+BACKGROUND_JOB_ADMIN_ONLY_KINDS = ("returns_export", "audit_export")
 BACKGROUND_JOB_MAX_ATTEMPTS = 3
 BACKGROUND_JOB_STALLED_AFTER = timedelta(hours=2)
 
