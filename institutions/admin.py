@@ -40,6 +40,7 @@ from institutions.services import (
 )
 from reporting.admin_audit import (
     AuditTrailHistoryMixin,
+    ReadOnlyAdminMixin,
     audit_trail_url,
     form_changes,
     instance_adopt,
@@ -50,20 +51,11 @@ User = get_user_model()
 
 
 @admin.register(Province)
-class ProvinceAdmin(admin.ModelAdmin):
+class ProvinceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The 31 provincial divisions come from a data migration (GB/T 2260); shown, not changed."""
 
     list_display = ["code", "name_zh", "name_en"]
     search_fields = ["code", "name_zh", "name_en"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Institution)

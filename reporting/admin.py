@@ -16,7 +16,12 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from reporting.admin_audit import AuditTrailHistoryMixin, form_changes, instance_adopt
+from reporting.admin_audit import (
+    AuditTrailHistoryMixin,
+    ReadOnlyAdminMixin,
+    form_changes,
+    instance_adopt,
+)
 from reporting.admin_spreadsheets import EditionSpreadsheetAdminMixin
 from reporting.models import (
     AuditEvent,
@@ -37,17 +42,8 @@ from reporting.services.editions import EDITION_SCHEDULE_FIELDS, edition_schedul
 from reporting.services.returns import extension_grant
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Shown here, changed elsewhere (definition files, workflow, aggregation)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class EditionForm(forms.ModelForm):

@@ -1,6 +1,7 @@
 """What every admin page that changes survey data shares: its History button shows the audit
 trail (``AuditEvent``) of the object rather than Django's admin log, and the helpers admin
-pages use to hand their validated forms to the services that write and audit."""
+pages use to hand their validated forms to the services that write and audit. Pages of data
+changed elsewhere are read-only (``ReadOnlyAdminMixin``), so nothing bypasses the audit."""
 
 from __future__ import annotations
 
@@ -18,6 +19,19 @@ def audit_trail_url(model, object_id) -> str:
     subject_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
     query = urlencode({"subject_type": subject_type.pk, "subject_id": object_id})
     return f"{reverse('admin:reporting_auditevent_changelist')}?{query}"
+
+
+class ReadOnlyAdminMixin:
+    """Shown here, changed elsewhere: no add, change or delete (`obj` as inlines pass it)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class AuditTrailHistoryMixin:

@@ -82,13 +82,29 @@ def survey_return(*, edition: Edition, institution=None, status=ReturnStatus.DRA
     return ret
 
 
-def complete_values(edition, **overrides) -> dict:
-    """Every integer and yes/no item of the edition answered 0 / no, with the four choices a
-    return needs (public, tertiary A, independent, licence II); `overrides` on top."""
+def zero_values(edition) -> dict:
+    """Every integer item of the edition answered 0 and every yes/no item no (in item order);
+    choice and text items unanswered."""
     values = {}
     for code, kind in Item.objects.filter(edition=edition).values_list("code", "type"):
         if kind in ("integer", "boolean"):
             values[code] = 0 if kind == "integer" else False
+    return values
+
+
+def complete_values(edition, **overrides) -> dict:
+    """`zero_values` with the four choices a return needs (public, tertiary A, independent,
+    licence II); `overrides` on top."""
+    values = zero_values(edition)
     values.update({"ownership": "public", "hospital_level": "tertiary_a", "dept_affiliation": "independent",
                    "licence_class": "II"})
     return values | overrides
+
+
+def approved_pair(edition) -> None:
+    """Two approved returns whose figures the exports and the API are checked against: E1 in
+    Beijing (2 PET/CT, 3 physicians, 1 nurse, PET service) and E2, non-public, in Xinjiang (65)."""
+    survey_return(edition=edition, institution=InstitutionFactory(code="E1"), status=ReturnStatus.APPROVED,
+                  values=complete_values(edition, eq_pet_ct=2, staff_physician=3, staff_nurse=1, svc_pet=True))
+    survey_return(edition=edition, institution=InstitutionFactory(code="E2", province=Province.objects.get(code="65")),
+                  status=ReturnStatus.APPROVED, values=complete_values(edition, ownership="nonpublic", co_exam_tumor=5))

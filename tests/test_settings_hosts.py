@@ -59,6 +59,8 @@ def test_a_named_redis_is_the_cache(variable):
     values = _ok(**{variable: "redis://cache.internal:6379/2"})
     assert values["cache"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert values["cache"]["LOCATION"] == "redis://cache.internal:6379/2"
+    # Sessions read from Redis, written through to the database (still shared by every host).
+    assert values["sessions"] == "django.contrib.sessions.backends.cached_db"
 
 
 def test_files_in_an_s3_compatible_store():

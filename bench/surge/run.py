@@ -75,6 +75,8 @@ os.environ["DJANGO_SECURE_PROXY_SSL_HEADER"] = "1"  # believe the proxy's X-Forw
 os.environ["DATABASE_URL"] = f"{SERVER}/{TEMPLATE_DATABASE}"
 os.environ["CELERY_BROKER_URL"] = REDIS
 os.environ["CELERY_RESULT_BACKEND"] = REDIS
+# As the README's production layout: the broker's Redis is the cache too (and the sessions' read cache).
+os.environ["REDIS_URL"] = REDIS
 os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
 
 

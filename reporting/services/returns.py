@@ -292,28 +292,22 @@ def return_values_save(
         return resolved
     _version_bump(survey_return=survey_return, expected_version=expected_version, actor=actor)
     changed = resolved.changes
-    existing = {
-        answer.item_id: answer
-        for answer in Answer.objects.filter(
-            survey_return=survey_return,
-            item_id__in=[questionnaire.items[code].id for code in changed],
-        )
-    }
+    # Only the ids of the rows to change: every value written is set from `changed`.
+    existing = dict(Answer.objects.filter(
+        survey_return=survey_return,
+        item_id__in=[questionnaire.items[code].id for code in changed],
+    ).values_list("item_id", "id"))
     to_create, to_update, to_delete = [], [], []
     for code, (_before, after) in changed.items():
         item = questionnaire.items[code]
-        answer = existing.get(item.id)
+        answer_id = existing.get(item.id)
         if after is None:
-            if answer is not None:
-                to_delete.append(answer.pk)
+            if answer_id is not None:
+                to_delete.append(answer_id)
             continue
-        if answer is None:
-            answer = Answer(survey_return=survey_return, item_id=item.id)
-            answer_set_value(answer, item, after)
-            to_create.append(answer)
-        else:
-            answer_set_value(answer, item, after)
-            to_update.append(answer)
+        answer = Answer(pk=answer_id, survey_return=survey_return, item_id=item.id)
+        answer_set_value(answer, item, after)
+        (to_create if answer_id is None else to_update).append(answer)
     if to_delete:
         Answer.objects.filter(pk__in=to_delete).delete()
     if to_create:

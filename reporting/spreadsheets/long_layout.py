@@ -29,12 +29,13 @@ from reporting.spreadsheets.layout import (
     VALUE,
 )
 from reporting.spreadsheets.parsing import (
-    _EDITION_YEAR,
     MAX_TEXT_LENGTH,
     ParsedFile,
     ParsedRow,
+    _edition_refused,
     _formula_message,
     _institution_code,
+    _rows_over_limit,
     _text,
 )
 from reporting.spreadsheets.problems import column_letter
@@ -78,9 +79,7 @@ def returns_long_table_parse(
                 return parsed
             continue
         data_rows += 1
-        if data_rows > table.max_data_rows:
-            parsed.problem_add(None, None, _("The file has more than %(limit)s data rows; split it into smaller files.")
-                               % {"limit": f"{table.max_data_rows:,}"})
+        if _rows_over_limit(parsed, table, data_rows):
             return parsed
         key = first.lower()
         if not first:
@@ -151,17 +150,3 @@ def returns_long_table_parse(
     if institution_code and not cell_problems and not table.problems:
         parsed.rows.append(ParsedRow(row_number=institution_row, institution_code=institution_code, values=values))
     return parsed
-
-
-def _edition_refused(parsed: ParsedFile, row_number: int, cells: list, edition) -> bool:
-    declared = _EDITION_YEAR.search(" ".join(_text(c) for c in cells[:3]))
-    if not declared:
-        return False
-    parsed.declared_edition = int(declared.group(1))
-    if parsed.declared_edition == edition.year:
-        return False
-    parsed.problem_add(row_number, "A", _(
-        "This is the template of the %(declared)s survey, not of the %(year)s survey. "
-        "Download the %(year)s template and copy the values into it."
-    ) % {"declared": parsed.declared_edition, "year": edition.year})
-    return True

@@ -80,6 +80,30 @@ def _institution_code(value) -> str:
 _EDITION_YEAR = re.compile(r"(\d{4})")
 
 
+def _edition_refused(parsed: ParsedFile, row_number: int, cells: list, edition) -> bool:
+    """Whether the #edition row declares another survey's template (the problem is then recorded)."""
+    declared = _EDITION_YEAR.search(" ".join(_text(c) for c in cells[:3]))
+    if not declared:
+        return False
+    parsed.declared_edition = int(declared.group(1))
+    if parsed.declared_edition == edition.year:
+        return False
+    parsed.problem_add(row_number, "A", _(
+        "This is the template of the %(declared)s survey, not of the %(year)s survey. "
+        "Download the %(year)s template and copy the values into it."
+    ) % {"declared": parsed.declared_edition, "year": edition.year})
+    return True
+
+
+def _rows_over_limit(parsed: ParsedFile, table: SheetTable, data_rows: int) -> bool:
+    """Whether `data_rows` is past the table's limit (the problem is then recorded)."""
+    if data_rows <= table.max_data_rows:
+        return False
+    parsed.problem_add(None, None, _("The file has more than %(limit)s data rows; split it into smaller files.")
+                       % {"limit": f"{table.max_data_rows:,}"})
+    return True
+
+
 def returns_table_parse(table: SheetTable, *, edition, items: list[Item]) -> ParsedFile:
     """Parse every row of `table`; problems are collected in the result, never raised."""
     parsed = ParsedFile()
@@ -95,16 +119,8 @@ def returns_table_parse(table: SheetTable, *, edition, items: list[Item]) -> Par
             continue  # empty rows are skipped
         first = _text(cells[0]) if cells else ""
         if first.startswith(NOTE_PREFIX):
-            if first.lower().startswith(EDITION_NOTE):
-                declared = _EDITION_YEAR.search(" ".join(_text(c) for c in cells[:3]))
-                if declared:
-                    parsed.declared_edition = int(declared.group(1))
-                    if parsed.declared_edition != edition.year:
-                        parsed.problem_add(row_number, "A", _(
-                            "This is the template of the %(declared)s survey, not of the %(year)s survey. "
-                            "Download the %(year)s template and copy the values into it."
-                        ) % {"declared": parsed.declared_edition, "year": edition.year})
-                        return parsed
+            if first.lower().startswith(EDITION_NOTE) and _edition_refused(parsed, row_number, cells, edition):
+                return parsed
             continue
         if header is None:
             header = [_text(cell) for cell in cells]
@@ -117,9 +133,7 @@ def returns_table_parse(table: SheetTable, *, edition, items: list[Item]) -> Par
                 return parsed
             continue
         data_rows += 1
-        if data_rows > table.max_data_rows:
-            parsed.problem_add(None, None, _("The file has more than %(limit)s data rows; split it into smaller files.")
-                               % {"limit": f"{table.max_data_rows:,}"})
+        if _rows_over_limit(parsed, table, data_rows):
             return parsed
         _row_parse(parsed, row_number, cells, header, columns, ignored, seen_codes)
 

@@ -75,6 +75,55 @@ def cell_value(item: Item, value: Value, language: str):
     return xlsx_safe(value)
 
 
+class AnswerValidations:
+    """The data validations of a template's answer cells: whole numbers from 0 for counts, a
+    yes/no drop-down, and a drop-down per choice item read from the hidden lists sheet."""
+
+    def __init__(self, sheet, lists, language: str):
+        self.sheet, self.lists, self.language = sheet, lists, language
+        self.whole = DataValidation(
+            type="whole", operator="between", formula1="0", formula2=str(MAX_INTEGER_VALUE),
+            allow_blank=True, showErrorMessage=True,
+            errorTitle="整数 / whole number", error="请输入 ≥ 0 的整数 / enter a whole number of 0 or more",
+        )
+        self.yes_no = DataValidation(
+            type="list",
+            formula1='"yes,no"' if language == "en" else f'"{YES_ZH},{NO_ZH}"',
+            allow_blank=True, showErrorMessage=True,
+            errorTitle="是/否 · yes/no", error="请选择 是 或 否 / choose yes or no",
+        )
+        sheet.add_data_validation(self.whole)
+        sheet.add_data_validation(self.yes_no)
+        self.list_column = 0
+
+    def add(self, item: Item, cells: str) -> bool:
+        """Validate `cells` (a range or one cell) as `item`'s answer; False for free text."""
+        if item.type == ItemType.INTEGER:
+            self.whole.add(cells)
+        elif item.type == ItemType.BOOLEAN:
+            self.yes_no.add(cells)
+        elif item.type == ItemType.CHOICE and item.choices:
+            # Choice labels may hold commas, so the drop-down reads them from a hidden sheet.
+            self.list_column += 1
+            list_letter = get_column_letter(self.list_column)
+            self.lists.cell(row=1, column=self.list_column, value=item.code)
+            for position, choice in enumerate(item.choices, start=2):
+                label = choice.get("label_en" if self.language == "en" else "label_zh") or choice["code"]
+                self.lists.cell(row=position, column=self.list_column, value=xlsx_safe(label))
+            end = len(item.choices) + 1
+            choices = DataValidation(
+                type="list",
+                formula1=f"{quote_sheetname(LISTS_SHEET)}!${list_letter}$2:${list_letter}${end}",
+                allow_blank=True, showErrorMessage=True,
+                errorTitle=item.code, error=item_hint(item)[:255],
+            )
+            self.sheet.add_data_validation(choices)
+            choices.add(cells)
+        else:
+            return False
+        return True
+
+
 def template_workbook_build(
     *,
     edition: Edition,
@@ -128,45 +177,11 @@ def template_workbook_build(
         "CSNM",
     )
 
-    whole = DataValidation(
-        type="whole", operator="between", formula1="0", formula2=str(MAX_INTEGER_VALUE),
-        allow_blank=True, showErrorMessage=True,
-        errorTitle="整数 / whole number", error="请输入 ≥ 0 的整数 / enter a whole number of 0 or more",
-    )
-    yes_no = DataValidation(
-        type="list",
-        formula1='"yes,no"' if language == "en" else f'"{YES_ZH},{NO_ZH}"',
-        allow_blank=True, showErrorMessage=True,
-        errorTitle="是/否 · yes/no", error="请选择 是 或 否 / choose yes or no",
-    )
-    sheet.add_data_validation(whole)
-    sheet.add_data_validation(yes_no)
-    list_column = 0
+    validations = AnswerValidations(sheet, lists, language)
     for index, item in enumerate(items, start=3):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = 14
-        cells = f"{letter}{FIRST_DATA_ROW}:{letter}{last_row}"
-        if item.type == ItemType.INTEGER:
-            whole.add(cells)
-        elif item.type == ItemType.BOOLEAN:
-            yes_no.add(cells)
-        elif item.type == ItemType.CHOICE and item.choices:
-            # Choice labels may hold commas, so the drop-down reads them from a hidden sheet.
-            list_column += 1
-            list_letter = get_column_letter(list_column)
-            lists.cell(row=1, column=list_column, value=item.code)
-            for position, choice in enumerate(item.choices, start=2):
-                label = choice.get("label_en" if language == "en" else "label_zh") or choice["code"]
-                lists.cell(row=position, column=list_column, value=xlsx_safe(label))
-            end = len(item.choices) + 1
-            choices = DataValidation(
-                type="list",
-                formula1=f"{quote_sheetname(LISTS_SHEET)}!${list_letter}$2:${list_letter}${end}",
-                allow_blank=True, showErrorMessage=True,
-                errorTitle=item.code, error=item_hint(item)[:255],
-            )
-            sheet.add_data_validation(choices)
-            choices.add(cells)
+        validations.add(item, f"{letter}{FIRST_DATA_ROW}:{letter}{last_row}")
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()
@@ -216,20 +231,7 @@ def return_template_workbook_build(
                 cell.fill = note_fill
     sheet.cell(row=code_row, column=LONG_VALUE_COLUMN).number_format = "@"  # codes keep leading zeros
 
-    whole = DataValidation(
-        type="whole", operator="between", formula1="0", formula2=str(MAX_INTEGER_VALUE),
-        allow_blank=True, showErrorMessage=True,
-        errorTitle="整数 / whole number", error="请输入 ≥ 0 的整数 / enter a whole number of 0 or more",
-    )
-    yes_no = DataValidation(
-        type="list",
-        formula1='"yes,no"' if language == "en" else f'"{YES_ZH},{NO_ZH}"',
-        allow_blank=True, showErrorMessage=True,
-        errorTitle="是/否 · yes/no", error="请选择 是 或 否 / choose yes or no",
-    )
-    sheet.add_data_validation(whole)
-    sheet.add_data_validation(yes_no)
-    list_column = 0
+    validations = AnswerValidations(sheet, lists, language)
     section_id = None
     for item in items:
         if item.section_id != section_id:
@@ -245,28 +247,7 @@ def return_template_workbook_build(
         row += 1
         answer = sheet.cell(row=row, column=LONG_VALUE_COLUMN)
         answer.fill = answer_fill
-        reference = answer.coordinate
-        if item.type == ItemType.INTEGER:
-            whole.add(reference)
-        elif item.type == ItemType.BOOLEAN:
-            yes_no.add(reference)
-        elif item.type == ItemType.CHOICE and item.choices:
-            list_column += 1
-            list_letter = get_column_letter(list_column)
-            lists.cell(row=1, column=list_column, value=item.code)
-            for position, choice in enumerate(item.choices, start=2):
-                label = choice.get("label_en" if language == "en" else "label_zh") or choice["code"]
-                lists.cell(row=position, column=list_column, value=xlsx_safe(label))
-            end = len(item.choices) + 1
-            choices = DataValidation(
-                type="list",
-                formula1=f"{quote_sheetname(LISTS_SHEET)}!${list_letter}$2:${list_letter}${end}",
-                allow_blank=True, showErrorMessage=True,
-                errorTitle=item.code, error=item_hint(item)[:255],
-            )
-            sheet.add_data_validation(choices)
-            choices.add(reference)
-        else:
+        if not validations.add(item, answer.coordinate):
             answer.alignment = Alignment(wrap_text=True, vertical="top")
     for letter, width in LONG_WIDTHS.items():
         sheet.column_dimensions[letter].width = width

@@ -46,3 +46,14 @@ def task_enqueue_on_commit(task, args=(), kwargs=None, *, if_lost: str = "") -> 
 
     transaction.on_commit(send)
     return outcome
+
+
+def job_step_run(task, step, job_id: str) -> None:
+    """Run one step of a background job (jobs/services.py) in `task`. A job another run still
+    holds is tried again later (JobBusy), never dropped: its worker may have just been killed."""
+    from jobs.services import JobBusy
+
+    try:
+        step(job_id=job_id)
+    except JobBusy as busy:
+        raise task.retry(countdown=busy.retry_after) from busy

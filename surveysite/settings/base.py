@@ -241,15 +241,21 @@ if env.CACHE_URL:
                           "LOCATION": env.CACHE_URL, "KEY_PREFIX": "surveysite"}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}}
-# Sessions are rows of the database (Django's default engine, named so nobody swaps in a
-# per-host one): a person logged in through one app host is logged in on every host.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are rows of the database, so a person logged in through one app host is logged in
+# on every host. With Redis as the cache they are also read from it (written through to the
+# database: a flushed or restarted Redis logs nobody out), which spares PostgreSQL a query on
+# every request; the database cache would only add one.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db" if env.CACHE_URL else "django.contrib.sessions.backends.db"
+)
 # Failed-login counters and locks in the database too (django-axes' default handler, named).
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 # Background jobs (jobs/): how long a job and its file are kept, how often a job is run again
 # after its worker died, and when one nobody runs any more is given up.
 BACKGROUND_JOB_LIFETIME = timedelta(days=1)
+# Jobs whose files only society admins may fetch, even the admin who started one once they lose the role.
+BACKGROUND_JOB_ADMIN_ONLY_KINDS = ("returns_export", "audit_export")
 BACKGROUND_JOB_MAX_ATTEMPTS = 3
 BACKGROUND_JOB_STALLED_AFTER = timedelta(hours=2)
 # The longest a background task may run. Measured on the 2-core build machine: an upload
@@ -335,6 +341,7 @@ API_AUTH_FAILURE_WINDOW_SECONDS = 600
 API_PAGE_SIZE_DEFAULT = 100
 API_PAGE_SIZE_MAX = 1000
 API_PUSH_MAX_RETURNS = 500
+API_EXPORT_JOBS_ACTIVE_MAX = 3  # a person's exports waiting or running at once (api/endpoints/exports.py)
 
 LOGGING = {
     "version": 1,

@@ -13,37 +13,30 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from institutions.models import Province
-from reporting.models import Item, ReturnStatus, SurveyReturn
+from reporting.models import ReturnStatus, SurveyReturn
 from reporting.services.publication import edition_publish
 from tests.api.conftest import bearer, token_for
-from tests.factories import InstitutionFactory, liaison, reporter, society_admin, survey_return
+from tests.factories import (
+    InstitutionFactory,
+    approved_pair,
+    complete_values,
+    liaison,
+    reporter,
+    society_admin,
+    survey_return,
+)
 
 # The app also runs on SQLite (make run): the API works there too.
 pytestmark = pytest.mark.sqlite
 
 
-def _complete(edition, **overrides):
-    values = {}
-    for code, kind in Item.objects.filter(edition=edition).values_list("code", "type"):
-        if kind == "integer":
-            values[code] = 0
-        elif kind == "boolean":
-            values[code] = False
-    values.update({"ownership": "public", "hospital_level": "tertiary_a", "dept_affiliation": "independent",
-                   "licence_class": "II"})
-    return values | overrides
-
-
 @pytest.fixture
 def approved(edition):
     """Three approved returns in two provinces, aggregated (figures with odd decimals and growth)."""
-    survey_return(edition=edition, institution=InstitutionFactory(code="E1"), status=ReturnStatus.APPROVED,
-                  values=_complete(edition, eq_pet_ct=2, staff_physician=3, staff_nurse=1, svc_pet=True))
-    survey_return(edition=edition, institution=InstitutionFactory(code="E2", province=Province.objects.get(code="65")),
-                  status=ReturnStatus.APPROVED, values=_complete(edition, ownership="nonpublic", co_exam_tumor=5))
+    approved_pair(edition)
     survey_return(edition=edition, institution=InstitutionFactory(code="E3"), status=ReturnStatus.APPROVED,
-                  values=_complete(edition, eq_pet_ct=1, staff_physician=2, staff_nurse=5, svc_pet=True,
-                                   hospital_level="secondary"))
+                  values=complete_values(edition, eq_pet_ct=1, staff_physician=2, staff_nurse=5, svc_pet=True,
+                                         hospital_level="secondary"))
     call_command("aggregate", "--edition", "2024", stdout=io.StringIO())
 
 
@@ -87,7 +80,7 @@ def test_figures_of_each_published_revision_and_errata(approved, edition):
     admin = society_admin()
     edition_publish(edition=edition, actor=admin, note="")
     survey_return(edition=edition, institution=InstitutionFactory(code="E4"), status=ReturnStatus.APPROVED,
-                  values=_complete(edition, eq_pet_ct=7))
+                  values=complete_values(edition, eq_pet_ct=7))
     edition_publish(edition=edition, actor=admin, note="E4 was late")
     client, page = api(reporter()), Client()
     page.force_login(admin)
@@ -126,7 +119,7 @@ def test_figures_conditional_request_costs_one_query_and_changes_with_the_figure
     # Another filter is another representation.
     assert client.get("/api/v1/editions/2024/figures?group_by=national", HTTP_IF_NONE_MATCH=etag).status_code == 200
     survey_return(edition=edition, institution=InstitutionFactory(code="E9"), status=ReturnStatus.APPROVED,
-                  values=_complete(edition, eq_pet_ct=4))
+                  values=complete_values(edition, eq_pet_ct=4))
     call_command("aggregate", "--edition", "2024", stdout=io.StringIO())
     changed = client.get("/api/v1/editions/2024/figures", HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag

@@ -28,7 +28,7 @@ from reporting.models import (
 )
 from reporting.services import aggregation
 from reporting.services.aggregation import edition_figures_compute, edition_figures_rows
-from tests.factories import InstitutionFactory, survey_return
+from tests.factories import InstitutionFactory, survey_return, zero_values
 
 # A second database, SQLite in memory, registered before the test databases are set up, so
 # one test can run the aggregation on both engines over the same rows.
@@ -114,17 +114,6 @@ def test_shipped_definitions_are_sound(edition):
 # ---- known answers ------------------------------------------------------------------
 
 
-def _base(edition):
-    """Every integer 0 and boolean no, so returns are complete; tests override."""
-    values = {}
-    for code, kind in Item.objects.filter(edition=edition).values_list("code", "type"):
-        if kind == "integer":
-            values[code] = 0
-        elif kind == "boolean":
-            values[code] = False
-    return values
-
-
 @pytest.fixture
 def small_dataset(edition):
     beijing, shanghai = Province.objects.get(code="11"), Province.objects.get(code="31")
@@ -144,12 +133,12 @@ def small_dataset(edition):
     returns = []
     for number, (province, registry_owner, owner, level, overrides) in enumerate(rows):
         institution = InstitutionFactory(code=f"K{number}", province=province, ownership=registry_owner)
-        values = _base(edition) | {"ownership": owner, "hospital_level": level} | overrides
+        values = zero_values(edition) | {"ownership": owner, "hospital_level": level} | overrides
         returns.append(survey_return(edition=edition, institution=institution,
                                      status=ReturnStatus.APPROVED, values=values))
     # A submitted (not approved) return never counts.
     survey_return(edition=edition, institution=InstitutionFactory(code="K9"), status=ReturnStatus.SUBMITTED,
-                  values=_base(edition) | {"ownership": "public", "hospital_level": "tertiary_a", "eq_pet_ct": 50})
+                  values=zero_values(edition) | {"ownership": "public", "hospital_level": "tertiary_a", "eq_pet_ct": 50})
     return returns
 
 

@@ -8,32 +8,16 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from institutions.models import Province
 from reporting.formula_safety import cell_neutralise
-from reporting.models import FigureValue, Item, ReturnStatus
+from reporting.models import FigureValue
 from reporting.selectors_report import figure_export_rows, value_number, value_plain
 from reporting.services.exports import figure_download_rows, figures_csv, figures_json, figures_xlsx
-from tests.factories import InstitutionFactory, survey_return
-
-
-def _complete(edition, **overrides):
-    values = {}
-    for code, kind in Item.objects.filter(edition=edition).values_list("code", "type"):
-        if kind == "integer":
-            values[code] = 0
-        elif kind == "boolean":
-            values[code] = False
-    values.update({"ownership": "public", "hospital_level": "tertiary_a", "dept_affiliation": "independent",
-                   "licence_class": "II"})
-    return values | overrides
+from tests.factories import approved_pair
 
 
 @pytest.fixture
 def approved(edition):
-    survey_return(edition=edition, institution=InstitutionFactory(code="E1"), status=ReturnStatus.APPROVED,
-                  values=_complete(edition, eq_pet_ct=2, staff_physician=3, staff_nurse=1, svc_pet=True))
-    survey_return(edition=edition, institution=InstitutionFactory(code="E2", province=Province.objects.get(code="65")),
-                  status=ReturnStatus.APPROVED, values=_complete(edition, ownership="nonpublic", co_exam_tumor=5))
+    approved_pair(edition)
     out = io.StringIO()
     call_command("aggregate", "--edition", "2024", stdout=out)
     assert "figures computed (171 national)" in out.getvalue()

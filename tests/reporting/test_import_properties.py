@@ -16,6 +16,7 @@ from reporting.spreadsheets.parsing import returns_table_parse
 from reporting.spreadsheets.reading import table_open
 from reporting.spreadsheets.workbooks import template_workbook_build
 from tests.factories import InstitutionFactory
+from tests.reporting.entry_support import sent_text
 from tests.reporting.spreadsheet_support import csv_bytes
 
 pytestmark = pytest.mark.django_db
@@ -126,5 +127,4 @@ def test_random_grids_import_all_or_nothing(edition, header, rows, as_xlsx):
         for change in entry.changes:
             expected = change.new
             actual = stored.get(change.code)
-            shown = "" if actual is None else ("yes" if actual is True else "no" if actual is False else str(actual))
-            assert shown == expected
+            assert sent_text(actual) == expected

@@ -28,11 +28,15 @@ def definition_copy(tmp_path) -> Path:
     return folder
 
 
-def _edit_items(folder: Path, old: str, new: str) -> None:
-    path = folder / "items.csv"
+def _edit(path: Path, old: str, new: str) -> None:
+    """Replace the first `old` of a definition file, which must hold it."""
     text = path.read_text(encoding="utf-8")
     assert old in text, old
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _edit_items(folder: Path, old: str, new: str) -> None:
+    _edit(folder / "items.csv", old, new)
 
 
 @pytest.mark.sqlite
@@ -151,10 +155,8 @@ def test_bad_definition_lists_every_problem(definition_copy):
 
 
 def test_bad_rule_and_figure_files_are_rejected(definition_copy):
-    rules = definition_copy / "rules.csv"
-    rules.write_text(rules.read_text(encoding="utf-8").replace("sum(part_of=edu) ==", "sum(part_of=educ) ==", 1), encoding="utf-8")
-    figures = definition_copy / "published-figures.csv"
-    figures.write_text(figures.read_text(encoding="utf-8").replace("dept_total,1237", "dept_total,many", 1), encoding="utf-8")
+    _edit(definition_copy / "rules.csv", "sum(part_of=edu) ==", "sum(part_of=educ) ==")
+    _edit(definition_copy / "published-figures.csv", "dept_total,1237", "dept_total,many")
     with pytest.raises(DefinitionInvalid) as caught:
         definition_read(definition_copy)
     messages = [str(p) for p in caught.value.problems]
@@ -170,8 +172,7 @@ def test_setup_survey_command_rejects_bad_folder(db, edition, definition_copy):
 
 
 def test_bad_previous_change_parameters_are_rejected_at_load(definition_copy):
-    rules = definition_copy / "rules.csv"
-    rules.write_text(rules.read_text(encoding="utf-8").replace("pct=50;min_abs=20", "pct=half;min_abs=20"), encoding="utf-8")
+    _edit(definition_copy / "rules.csv", "pct=50;min_abs=20", "pct=half;min_abs=20")
     with pytest.raises(DefinitionInvalid) as caught:
         definition_read(definition_copy)
     messages = [str(p) for p in caught.value.problems]

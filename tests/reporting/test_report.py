@@ -15,7 +15,6 @@ from reporting.models import (
     AuditEvent,
     EditionStatus,
     FigureValue,
-    Item,
     Publication,
     PublishedValue,
     ReturnStatus,
@@ -26,6 +25,7 @@ from reporting.services.publication import PublicationRefused, edition_publish
 from tests.factories import (
     InstitutionFactory,
     UserFactory,
+    complete_values,
     liaison,
     reporter,
     society_admin,
@@ -33,27 +33,17 @@ from tests.factories import (
 )
 
 
-def _complete(edition, **overrides):
-    values = {}
-    for code, kind in Item.objects.filter(edition=edition).values_list("code", "type"):
-        values[code] = 0 if kind == "integer" else (False if kind == "boolean" else None)
-    values.update({"ownership": "public", "hospital_level": "tertiary_a", "dept_affiliation": "independent",
-                   "licence_class": "II"})
-    values.update(overrides)
-    return {k: v for k, v in values.items() if v is not None}
-
-
 @pytest.fixture
 def figures(edition):
     shanghai = Province.objects.get(code="31")
     returns = [
         survey_return(edition=edition, institution=InstitutionFactory(code="R1"), status=ReturnStatus.APPROVED,
-                      values=_complete(edition, eq_pet_ct=3, staff_physician=4, svc_pet=True,
-                                       rpt_performs=True, tx_i131_graves=100)),
+                      values=complete_values(edition, eq_pet_ct=3, staff_physician=4, svc_pet=True,
+                                             rpt_performs=True, tx_i131_graves=100)),
         survey_return(edition=edition, institution=InstitutionFactory(code="R2", province=shanghai),
                       status=ReturnStatus.APPROVED,
-                      values=_complete(edition, eq_pet_ct=1, staff_nurse=2, ownership="nonpublic",
-                                       hospital_level="secondary")),
+                      values=complete_values(edition, eq_pet_ct=1, staff_nurse=2, ownership="nonpublic",
+                                             hospital_level="secondary")),
     ]
     edition_figures_compute(edition_id=edition.pk)
     return returns
@@ -154,7 +144,7 @@ def test_report_context_reads_a_fixed_number_of_queries(edition, figures, django
     assert context.source == "live" and context.has_figures
     for number in range(4):
         survey_return(edition=edition, institution=InstitutionFactory(code=f"Q{number}"),
-                      status=ReturnStatus.APPROVED, values=_complete(edition))
+                      status=ReturnStatus.APPROVED, values=complete_values(edition))
     edition_figures_compute(edition_id=edition.pk)
     edition_publish(edition=edition, actor=society_admin(), note="")
     # + the published values of every revision, instead of the live figures

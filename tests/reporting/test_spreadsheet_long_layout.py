@@ -4,7 +4,6 @@ The round trip goes through the pages a reporter uses: download the template, fi
 (openpyxl stands in for Excel), upload it, see the preview, confirm.
 """
 
-import datetime as dt
 import io
 
 import pytest
@@ -18,17 +17,11 @@ from reporting.spreadsheets import SpreadsheetInvalid
 from reporting.spreadsheets.layout import edition_items
 from reporting.spreadsheets.workbooks import return_template_workbook_build
 from tests.factories import PASSWORD, InstitutionFactory, reporter, survey_return
+from tests.reporting import entry_support
 from tests.reporting.spreadsheet_support import csv_bytes, xlsx_bytes
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def entry_open(edition):
-    today = dt.date.today()
-    edition.status = "open"
-    edition.opens_on, edition.closes_on = today - dt.timedelta(days=10), today + dt.timedelta(days=10)
-    edition.save()
+open_edition = entry_support.open_edition
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_edition")]
 
 
 @pytest.fixture

@@ -15,10 +15,12 @@ from tests.factories import (
     society_admin,
     survey_return,
 )
+from tests.reporting import entry_support
 from tests.reporting.entry_support import clean_values
 from tests.reporting.spreadsheet_support import csv_bytes, returns_rows
 
-pytestmark = pytest.mark.django_db
+open_edition = entry_support.open_edition
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_edition")]
 
 
 @pytest.fixture
@@ -26,17 +28,6 @@ def client(client):
     """An English-speaking browser: messages are asserted in English (zh-hans is the default)."""
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
-
-
-@pytest.fixture(autouse=True)
-def entry_open(edition):
-    """Data entry is open today (the shipped dates are in January 2024)."""
-    import datetime as dt
-
-    today = dt.date.today()
-    edition.status = "open"
-    edition.opens_on, edition.closes_on = today - dt.timedelta(days=10), today + dt.timedelta(days=10)
-    edition.save()
 
 
 def _login(client, user):

@@ -3,17 +3,15 @@
 import pytest
 from django.urls import reverse
 
-from reporting.models import Item, PublishedFigure, ReturnStatus
+from reporting.models import PublishedFigure, ReturnStatus
 from reporting.selectors_report import figure_trends
 from reporting.services.aggregation import edition_figures_compute
-from tests.factories import InstitutionFactory, reporter, survey_return
+from tests.factories import InstitutionFactory, reporter, survey_return, zero_values
 
 
 @pytest.fixture
 def computed(edition):
-    values = {code: (0 if kind == "integer" else False) for code, kind in
-              Item.objects.filter(edition=edition, type__in=["integer", "boolean"]).values_list("code", "type")}
-    values |= {"ownership": "public", "hospital_level": "tertiary_a", "eq_pet_ct": 3, "eq_pet_mr": 1}
+    values = zero_values(edition) | {"ownership": "public", "hospital_level": "tertiary_a", "eq_pet_ct": 3, "eq_pet_mr": 1}
     survey_return(edition=edition, institution=InstitutionFactory(code="T1"), status=ReturnStatus.APPROVED,
                   values=values)
     edition_figures_compute(edition_id=edition.pk)

@@ -1,9 +1,9 @@
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
+from institutions.management.user_option import actor_for_option
 from institutions.services import (
     InstitutionImportInvalid,
     RegistryChangeRefused,
@@ -27,11 +27,7 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
-        actor = None
-        if options["user"]:
-            actor = get_user_model().objects.filter(username=options["user"]).first()
-            if actor is None:
-                raise CommandError(f"No user {options['user']}")
+        actor = actor_for_option(options["user"])
         try:
             # Command-line users get English messages whatever the site's default language.
             with translation.override("en"):

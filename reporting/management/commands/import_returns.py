@@ -1,9 +1,9 @@
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
+from institutions.management.user_option import actor_for_option
 from reporting.management.edition_option import add_edition_argument, edition_for_option
 from reporting.services.imports import returns_import
 from reporting.spreadsheets import SpreadsheetInvalid
@@ -30,11 +30,7 @@ class Command(BaseCommand):
         edition = edition_for_option(options["edition"])
         if not edition.items.exists():
             raise CommandError(f"The {edition.year} edition has no questionnaire to import into.")
-        actor = None
-        if options["user"]:
-            actor = get_user_model().objects.filter(username=options["user"]).first()
-            if actor is None:
-                raise CommandError(f"No user {options['user']}")
+        actor = actor_for_option(options["user"])
         # Command-line users get English messages whatever the site's default language.
         with translation.override("en"):
             try:
