@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/surge/run.py            # 1,237 reporters over 300 s, stress 10/25/50/100 users
     .venv/bin/python bench/surge/run.py --quick    # a small run (under about a minute)
+    .venv/bin/python bench/surge/run.py --hosts 1,2 --baseline none   # one app host, then two behind a proxy
 
 Loopback only. Starts, on 127.0.0.1, its own gunicorn (``gunicorn -c gunicorn.conf.py``, the
 production settings with plain static storage: bench/surge/surge_settings.py) and a real Celery
-worker on Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/12, emptied first), on its
+worker on Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/12; a queue of its own), on its
 own PostgreSQL database (created from a template database kept between runs, dropped at the
 end; BENCH_SERVER_URL names the server, default postgres://postgres@127.0.0.1:5432). It sets
 up an open edition with reporter accounts, institutions and draft returns (one password
@@ -32,6 +33,14 @@ The same run measures a baseline (--baseline, default all): the same scenario ag
 deployment before issue 9 (Django's default PBKDF2 hasher, ``gunicorn --workers 5`` sync
 workers without gunicorn.conf.py), and prints the ratios.
 
+--hosts 1,2 runs the optimised configuration with one app host, then with two: gunicorn
+servers on ports of their own behind a round-robin proxy (bench/surge/balancer.py, which
+alternates each reporter's requests between the hosts, so every session crosses them), on
+the same database and Celery worker, sharing out the one-host run's workers; every run of
+the invocation (the baseline too) then goes through the proxy, and the runs are printed side
+by side. On one machine the hosts share its cores: the point is that nothing is lost, not a
+speed-up.
+
 Exit status 1 when a request failed or a check of the database did not hold (latency
 targets are printed, not enforced: the machine's load decides them).
 """
@@ -40,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import math
 import os
 import random
@@ -53,7 +63,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +87,9 @@ os.environ["CELERY_BROKER_URL"] = REDIS
 os.environ["CELERY_RESULT_BACKEND"] = REDIS
 # As the README's production layout: the broker's Redis is the cache too (and the sessions' read cache).
 os.environ["REDIS_URL"] = REDIS
+# This run's queue and cache keys (surge_settings.py): other runs sharing the Redis database
+# at the same time take none of its tasks.
+RUN_PREFIX = os.environ["BENCH_SURGE_RUN"] = f"surveysite-bench-surge-{os.getpid()}"
 os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
 
 
@@ -87,6 +100,13 @@ class Configuration:
     hasher: str  # algorithm of the stored password hashes
     gunicorn: tuple[str, ...]  # arguments after the executable, --bind added
     cwd: Path  # gunicorn reads ./gunicorn.conf.py from its working folder unless -c is given
+    hosts: int = 1  # app servers (gunicorn masters), each on its own port
+    workers: tuple[int, ...] = ()  # --workers of each host; none: gunicorn.conf.py's
+    balanced: bool = False  # behind the round-robin proxy (bench/surge/balancer.py)
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"\W", "_", self.name)
 
 
 OPTIMISED = Configuration(
@@ -313,10 +333,17 @@ def _child_env(configuration: Configuration, database: str) -> dict:
     }
 
 
-def worker_start(configuration: Configuration, database: str) -> subprocess.Popen:
+def redis_run_keys_delete() -> None:
     import redis
 
-    redis.Redis.from_url(REDIS).flushdb()  # the bench's own Redis database: no task left over
+    client = redis.Redis.from_url(REDIS)
+    for key in client.scan_iter(f"*{RUN_PREFIX}*"):
+        client.delete(key)
+    client.close()
+
+
+def worker_start(configuration: Configuration, database: str) -> subprocess.Popen:
+    redis_run_keys_delete()  # no task left over from the run's previous configuration
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "surveysite", "worker", "--pool=solo", "--loglevel=warning",
          "--without-gossip", "--without-mingle", "--without-heartbeat"],
@@ -324,30 +351,69 @@ def worker_start(configuration: Configuration, database: str) -> subprocess.Pope
     )
 
 
-def server_start(configuration: Configuration, database: str) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), *configuration.gunicorn, "--bind", f"{HOST}:{port}"],
-        cwd=configuration.cwd, env=_child_env(configuration, database),
-        stdout=subprocess.DEVNULL, stderr=_log_file("gunicorn"),
-    )
+@dataclass
+class Deployment:
+    """The app hosts of one phase and, when balanced, the round-robin proxy in front of them."""
+
+    servers: list[subprocess.Popen] = field(default_factory=list)
+    proxy: subprocess.Popen | None = None
+    base: str = ""  # where the reporters send their requests
+
+    def stop(self) -> None:
+        for process in [self.proxy, *self.servers]:
+            process_stop(process)
+
+
+def _server_log(configuration: Configuration, index: int) -> str:
+    return "gunicorn" if configuration.hosts == 1 else f"gunicorn-app{index + 1}"
+
+
+def _answering(base: str) -> bool:
     import urllib.request
 
-    deadline = time.monotonic() + 90
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited:\n{_log_tail('gunicorn')}")
-        try:
-            request = urllib.request.Request(f"http://{HOST}:{port}/accounts/login/", headers=PROXY_HEADERS)
-            with urllib.request.urlopen(request, timeout=5) as response:
-                if response.status == 200:
-                    return process, port
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise SystemExit("gunicorn did not answer within 90 s")
-        time.sleep(0.3)
+    try:
+        request = urllib.request.Request(f"{base}/accounts/login/", headers=PROXY_HEADERS)
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def deployment_start(configuration: Configuration, database: str) -> Deployment:
+    """The configuration's gunicorn servers, each on a port of its own, answering; the proxy in front when balanced."""
+    deployment = Deployment()
+    try:
+        ports = []
+        for index in range(configuration.hosts):
+            ports.append(_free_port())
+            workers = ("--workers", str(configuration.workers[index])) if configuration.workers else ()
+            deployment.servers.append(subprocess.Popen(
+                [str(Path(sys.executable).with_name("gunicorn")), *configuration.gunicorn, *workers,
+                 "--bind", f"{HOST}:{ports[-1]}"],
+                cwd=configuration.cwd, env=_child_env(configuration, database),
+                stdout=subprocess.DEVNULL, stderr=_log_file(_server_log(configuration, index)),
+            ))
+        deadline = time.monotonic() + 120
+        for index, (process, port) in enumerate(zip(deployment.servers, ports, strict=True)):
+            while not _answering(f"http://{HOST}:{port}"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"gunicorn {'exited' if process.poll() is not None else 'did not answer within 120 s'}:\n"
+                                     f"{_log_tail(_server_log(configuration, index))}")
+                time.sleep(0.3)
+        deployment.base = f"http://{HOST}:{ports[0]}"
+        if configuration.balanced:
+            port = _free_port()
+            deployment.proxy = subprocess.Popen(
+                [sys.executable, str(HERE / "balancer.py"), str(port), *map(str, ports)],
+                stdout=subprocess.PIPE, stderr=_log_file("balancer"), text=True,
+            )
+            if deployment.proxy.stdout.readline().strip() != "ready":
+                raise SystemExit(f"the round-robin proxy did not start:\n{_log_tail('balancer')}")
+            deployment.base = f"http://{HOST}:{port}"
+    except BaseException:
+        deployment.stop()
+        raise
+    return deployment
 
 
 def process_stop(process: subprocess.Popen | None) -> None:
@@ -369,18 +435,22 @@ def _ticks(pid: int, *, children_reaped: bool) -> int:
     return ticks
 
 
-def server_cpu_seconds(master_pid: int) -> float:
-    """CPU time of gunicorn's master and workers so far (exited workers included)."""
-    total = _ticks(master_pid, children_reaped=True)
+def server_cpu_seconds(master_pids: list[int]) -> float:
+    """CPU time of the gunicorn masters and their workers so far (exited workers included)."""
+    total = sum(_ticks(pid, children_reaped=True) for pid in master_pids)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[1]) == master_pid:
+                if int(stat.rsplit(")", 1)[1].split()[1]) in master_pids:
                     total += _ticks(int(entry.name), children_reaped=False)
             except (OSError, ValueError, IndexError):
                 continue
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int | None) -> float:
+    return _ticks(pid, children_reaped=False) / os.sysconf("SC_CLK_TCK") if pid else 0.0
 
 
 def _own_cpu() -> float:
@@ -405,6 +475,8 @@ class Measures:
     error_examples: list = field(default_factory=list)
     completed: list = field(default_factory=list)  # accounts whose return was submitted
     failed: list = field(default_factory=list)
+    served: Counter = field(default_factory=Counter)  # app host (the proxy's X-Served-By) -> requests
+    alternated: Counter = field(default_factory=Counter)  # True/False -> reporters whose every request went to another host
     started_at: float = 0.0
     ended_at: float = 0.0
 
@@ -415,9 +487,11 @@ class Reporter:
     def __init__(self, session, base: str, account: Account, measures: Measures):
         self.session, self.base, self.account, self.measures = session, base, account, measures
         self.cookies: dict[str, str] = {}
+        self.served_by: list[str] = []  # the app host of each request, behind the proxy
 
     async def request(self, name: str, method: str, path: str, data=None, expect: int = 200) -> tuple[str, str]:
-        headers = {**PROXY_HEADERS, "Referer": f"https://{self.base.removeprefix('http://')}{path}"}
+        headers = {**PROXY_HEADERS, "Referer": f"https://{self.base.removeprefix('http://')}{path}",
+                   "X-Bench-Reporter": self.account.username}  # the proxy alternates each reporter's hosts
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         started = time.perf_counter()
@@ -426,6 +500,8 @@ class Reporter:
                                             allow_redirects=False) as response:
                 body = await response.text()
                 status, location = response.status, response.headers.get("Location", "")
+                if "X-Served-By" in response.headers:
+                    self.served_by.append(response.headers["X-Served-By"])
                 for key, morsel in response.cookies.items():
                     if morsel.value:
                         self.cookies[key] = morsel.value
@@ -477,6 +553,10 @@ class Reporter:
             self.measures.failed.append(account)
             if len(self.measures.error_examples) < 5:
                 self.measures.error_examples.append(f"{account.username}: {exc}")
+        finally:
+            self.measures.served.update(self.served_by)
+            if len(self.served_by) > 1:  # (with one host behind the proxy, never)
+                self.measures.alternated[all(a != b for a, b in itertools.pairwise(self.served_by))] += 1
 
 
 def _client_session():
@@ -557,6 +637,11 @@ class PhaseResult:
     server_cpu: float
     generator_cpu: float
     load: str
+    proxy_cpu: float = 0.0
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.requests / self.seconds
 
     @property
     def seconds(self) -> float:
@@ -590,7 +675,7 @@ class PhaseResult:
             cells = (statistics.median(values), _percentile(values, .95), _percentile(values, .99), values[-1]) if values else (0, 0, 0, 0)
             print(f"  {name:<22}{len(values):>7}" + "".join(f"{c:>9.0f}" for c in cells) + f"    {m.errors.get(name, 0):>7}")
         errors = sum(m.errors.values())
-        print(f"  {self.requests:,} requests in {self.seconds:.1f} s: {self.requests / self.seconds:.1f} requests/s, "
+        print(f"  {self.requests:,} requests in {self.seconds:.1f} s: {self.requests_per_second:.1f} requests/s, "
               f"{len(m.completed):,} complete returns ({self.returns_per_second:.2f}/s); errors: {errors}"
               + (f" ({dict(m.errors)})" if errors else ""))
         for example in m.error_examples:
@@ -599,14 +684,22 @@ class PhaseResult:
               f"{self.server_cpu / self.seconds:.2f} of the {os.cpu_count()} cores on average "
               f"(far below {os.cpu_count()} with slow requests: other processes had the CPU); "
               f"load generator CPU: {self.generator_cpu:.1f} s ({100 * self.generator_cpu / self.seconds:.0f}% of one core, "
-              f"{1000 * self.generator_cpu / max(1, self.requests):.2f} ms per request)")
+              f"{1000 * self.generator_cpu / max(1, self.requests):.2f} ms per request)"
+              + (f"; round-robin proxy CPU: {self.proxy_cpu:.1f} s" if self.proxy_cpu else ""))
+        if len(m.served) > 1:
+            print(f"  requests per app host: {', '.join(f'{host} {count:,}' for host, count in sorted(m.served.items()))}; "
+                  f"reporters whose every request went to the other host than the one before: "
+                  f"{m.alternated[True]:,} of {m.alternated.total():,}")
         print(f"  {self.load}")
 
 
-def phase_run(title: str, master_pid: int, coroutine) -> PhaseResult:
-    cpu_before, own_before = server_cpu_seconds(master_pid), _own_cpu()
+def phase_run(title: str, deployment: Deployment, coroutine) -> PhaseResult:
+    masters = [server.pid for server in deployment.servers]
+    proxy = deployment.proxy.pid if deployment.proxy else None
+    cpu_before, own_before, proxy_before = server_cpu_seconds(masters), _own_cpu(), process_cpu_seconds(proxy)
     measures = asyncio.run(coroutine)
-    result = PhaseResult(title, measures, server_cpu_seconds(master_pid) - cpu_before, _own_cpu() - own_before, _load())
+    result = PhaseResult(title, measures, server_cpu_seconds(masters) - cpu_before, _own_cpu() - own_before, _load(),
+                         proxy_cpu=process_cpu_seconds(proxy) - proxy_before)
     result.print()
     return result
 
@@ -728,13 +821,37 @@ def figures_verify(admin) -> list[str]:
 # --- the whole run ------------------------------------------------------------------------------
 
 
-def configuration_run(configuration: Configuration, args, answers, demo, run_figures: bool) -> tuple[dict, list[str]]:
+@dataclass
+class Outcome:
+    """One configuration's phases and the checks of its database."""
+
+    configuration: Configuration
+    results: dict = field(default_factory=dict)  # phase key ("open" or users) -> PhaseResult
+    problems: list[str] = field(default_factory=list)
+    checked: int = 0  # submitted returns checked in the database
+    write_problems: int = 0  # lost or wrong writes, audit trails that differ
+    figures: str = "not checked"
+
+
+def servers_described(configuration: Configuration) -> str:
+    command = f"gunicorn {' '.join(configuration.gunicorn)}"
+    if not configuration.balanced:
+        return command
+    if configuration.hosts == 1:
+        workers = f" --workers {configuration.workers[0]}" if configuration.workers else ""
+        return f"1 app host ({command}{workers}) behind the round-robin proxy"
+    return (f"{configuration.hosts} app hosts ({command} --workers "
+            f"{' + '.join(map(str, configuration.workers))} = {sum(configuration.workers)} workers in all) "
+            f"behind the round-robin proxy")
+
+
+def configuration_run(configuration: Configuration, args, answers, demo, run_figures: bool) -> Outcome:
     from django.contrib.auth.hashers import get_hasher
 
-    database = f"surveysite_bench_surge_{os.getpid()}_{configuration.name}"
-    server = worker = None
-    results: dict = {}
-    problems: list[str] = []
+    database = f"surveysite_bench_surge_{os.getpid()}_{configuration.slug}"
+    deployment = worker = None
+    outcome = Outcome(configuration)
+    name = configuration.name
     try:
         database_create(database)
         stress_levels = [int(u) for u in args.stress.split(",") if u] if args.stress else []
@@ -743,7 +860,7 @@ def configuration_run(configuration: Configuration, args, answers, demo, run_fig
         accounts, admin = population_create(count=args.reporters + pool_size, hasher=configuration.hasher,
                                             answers=answers, demo=demo)
         worker = worker_start(configuration, database)
-        print(f"\n=== {configuration.name}: {configuration.settings}, gunicorn {' '.join(configuration.gunicorn)}, "
+        print(f"\n=== {name}: {configuration.settings}, {servers_described(configuration)}, "
               f"password hashes {get_hasher(configuration.hasher).algorithm}; "
               f"{len(accounts):,} reporters set up in {time.perf_counter() - setup_started:.1f} s")
         open_accounts, pool = accounts[:args.reporters], accounts[args.reporters:]
@@ -751,35 +868,56 @@ def configuration_run(configuration: Configuration, args, answers, demo, run_fig
         phases = []
         if args.reporters:
             phases.append(("open", f"open loop: {args.reporters:,} reporters arriving over {args.window:g} s, "
-                                   f"pauses {args.pause[0]:g}-{args.pause[1]:g} s ({configuration.name})",
+                                   f"pauses {args.pause[0]:g}-{args.pause[1]:g} s ({name})",
                            lambda base: open_loop(base, open_accounts, window=args.window, pause=args.pause, seed=args.seed)))
         for users in stress_levels:
-            phases.append((users, f"stress: {users} users without pauses for {args.stress_seconds:g} s ({configuration.name})",
+            phases.append((users, f"stress: {users} users without pauses for {args.stress_seconds:g} s ({name})",
                            lambda base, users=users: closed_loop(base, pool, users=users, seconds=args.stress_seconds)))
         for key, title, coroutine in phases:
-            # A fresh server per phase: requests a previous phase left queued do not count here.
-            server, port = server_start(configuration, database)
-            results[key] = phase_run(title, server.pid, coroutine(f"http://{HOST}:{port}"))
-            process_stop(server)
-        completed = [a for r in results.values() for a in r.measures.completed]
-        failed = sum(len(r.measures.failed) for r in results.values())
+            # Fresh servers per phase: requests a previous phase left queued do not count here.
+            deployment = deployment_start(configuration, database)
+            outcome.results[key] = phase_run(title, deployment, coroutine(deployment.base))
+            deployment.stop()
+        outcome.problems += hosts_verify(configuration, outcome.results)
+        completed = [a for r in outcome.results.values() for a in r.measures.completed]
+        failed = sum(len(r.measures.failed) for r in outcome.results.values())
         if failed:
-            problems.append(f"{configuration.name}: {failed} reporters did not complete their return")
+            outcome.problems.append(f"{name}: {failed} reporters did not complete their return")
         check_started = time.perf_counter()
         write_problems = writes_verify(completed, admin.username)
-        problems += [f"{configuration.name}: {p}" for p in write_problems]
+        outcome.checked, outcome.write_problems = len(completed), len(write_problems)
+        outcome.problems += [f"{name}: {p}" for p in write_problems]
         print(f"\n  checked {len(completed):,} submitted returns in the database in {time.perf_counter() - check_started:.1f} s: "
               + ("every value, status, version, warning explanation and audit event as typed (0 lost writes)"
                  if not write_problems else f"{len(write_problems)} problems, e.g. {write_problems[:3]}"))
         if run_figures:
-            problems += [f"{configuration.name}: {p}" for p in figures_verify(admin)]
+            figure_problems = figures_verify(admin)
+            outcome.figures = "DIFFER from aggregate --rebuild's" if figure_problems else "equal aggregate --rebuild's"
+            outcome.problems += [f"{name}: {p}" for p in figure_problems]
     finally:
-        process_stop(server)
+        if deployment is not None:
+            deployment.stop()
+            for index, server in enumerate(deployment.servers):
+                if server.returncode not in (0, None):
+                    print(_log_tail(_server_log(configuration, index)))
         process_stop(worker)
-        if server is not None and server.returncode not in (0, None):
-            print(_log_tail("gunicorn"))
+        redis_run_keys_delete()
         database_drop(database)
-    return results, problems
+    return outcome
+
+
+def hosts_verify(configuration: Configuration, results: dict) -> list[str]:
+    """Behind the proxy with several hosts, every host served and every reporter's requests alternated."""
+    if configuration.hosts == 1:
+        return []
+    problems = []
+    for key, result in results.items():
+        served, alternated = result.measures.served, result.measures.alternated
+        if len(served) != configuration.hosts:
+            problems.append(f"{configuration.name}, phase {key}: requests reached {sorted(served)} only")
+        if alternated[False]:
+            problems.append(f"{configuration.name}, phase {key}: {alternated[False]} reporters' requests did not alternate hosts")
+    return problems
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> str:
@@ -790,43 +928,109 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f} ms"
 
 
-def comparison_print(optimised: dict, baseline: dict) -> None:
-    print("\n=== optimised against baseline (same run)")
-    for key in optimised:
-        if key not in baseline:
+def _phase_label(key) -> str:
+    return "open loop" if key == "open" else f"stress {key} users"
+
+
+def comparison_print(optimised: Outcome, baseline: Outcome) -> None:
+    print(f"\n=== {optimised.configuration.name} against baseline (same run)")
+    for key in optimised.results:
+        if key not in baseline.results:
             continue
-        new, old = optimised[key], baseline[key]
-        label = "open loop" if key == "open" else f"stress {key} users"
+        new, old = optimised.results[key], baseline.results[key]
         p95 = "; ".join(
             f"{name} {old.p95(name):.0f} -> {new.p95(name):.0f} ms"
             for name in REQUEST_ORDER if new.p95(name) is not None and old.p95(name) is not None
         )
-        print(f"  {label}: complete returns/s {old.returns_per_second:.2f} -> {new.returns_per_second:.2f} "
+        print(f"  {_phase_label(key)}: complete returns/s {old.returns_per_second:.2f} -> {new.returns_per_second:.2f} "
               f"({_ratio(new.returns_per_second, old.returns_per_second)}); server CPU per return "
               f"{_ms(old.cpu_per_return_ms)} -> {_ms(new.cpu_per_return_ms)} "
               f"({_ratio(old.cpu_per_return_ms, new.cpu_per_return_ms)} less)")
         print(f"    p95: {p95}")
 
 
-def targets_print(optimised: dict, baseline: dict) -> None:
+def one_host(outcomes: list[Outcome]) -> Outcome:
+    """The run the baseline is compared with: the one-host run when there is one."""
+    return next((o for o in outcomes if o.configuration.hosts == 1), outcomes[0])
+
+
+def hosts_comparison_print(outcomes: list[Outcome]) -> None:
+    """The same phases with 1, 2, … app hosts side by side (the same workers in all, the same cores)."""
+    names = [o.configuration.name for o in outcomes]
+    print(f"\n=== {' against '.join(names)} (same run, each behind the round-robin proxy; gunicorn workers: "
+          + ", ".join(f"{o.configuration.name} {' + '.join(map(str, o.configuration.workers))}" for o in outcomes) + ")")
+    for key in outcomes[0].results:
+        runs = [o for o in outcomes if key in o.results]
+        print(f"  {_phase_label(key)}:")
+        for outcome in runs:
+            result = outcome.results[key]
+            errors = sum(result.measures.errors.values())
+            print(f"    {outcome.configuration.name:<8} {result.requests_per_second:.1f} requests/s, "
+                  f"{result.returns_per_second:.2f} complete returns/s, {errors} errors, "
+                  f"server CPU {_ms(result.cpu_per_return_ms)} per return; {result.load}")
+        p95 = "; ".join(
+            f"{name} " + " -> ".join(_ms(o.results[key].p95(name)) for o in runs)
+            for name in REQUEST_ORDER if any(o.results[key].p95(name) is not None for o in runs)
+        )
+        print(f"    p95 ({' -> '.join(o.configuration.name for o in runs)}): {p95}")
+    for outcome in outcomes:
+        print(f"  {outcome.configuration.name}: {outcome.checked:,} submitted returns checked, "
+              f"{outcome.write_problems} lost or wrong writes; figures {outcome.figures}")
+
+
+def targets_print(optimised: list[Outcome], baseline: Outcome | None) -> None:
     print("\n=== targets")
-    if "open" in optimised:
-        result = optimised["open"]
+    for outcome in optimised:
+        if "open" not in outcome.results:
+            continue
+        result = outcome.results["open"]
         worst = {name: result.p95(name) for name in REQUEST_ORDER if result.p95(name) is not None}
         slow = {n: round(v) for n, v in worst.items() if v >= (1000 if n == "POST login" else 300)}
         errors = sum(result.measures.errors.values())
-        print(f"  open loop: p95 < 300 ms for every request but POST login (< 1 s), 0 errors: "
+        label = "open loop" if len(optimised) == 1 else f"open loop, {outcome.configuration.name}"
+        print(f"  {label}: p95 < 300 ms for every request but POST login (< 1 s), 0 errors: "
               f"{'met' if not slow and not errors else 'NOT met'}" + (f" (slow: {slow})" if slow else "")
               + f"  [{result.load}]")
-    stress = [k for k in optimised if k != "open" and k in baseline]
+    if baseline is None:
+        return
+    new, old = one_host(optimised).results, baseline.results
+    stress = [k for k in new if k != "open" and k in old]
     if stress:
-        best_new = max(optimised[k].returns_per_second for k in stress)
-        best_old = max(baseline[k].returns_per_second for k in stress)
-        cpu_old = [baseline[k].cpu_per_return_ms for k in stress if baseline[k].cpu_per_return_ms]
-        cpu_new = [optimised[k].cpu_per_return_ms for k in stress if optimised[k].cpu_per_return_ms]
+        best_new = max(new[k].returns_per_second for k in stress)
+        best_old = max(old[k].returns_per_second for k in stress)
+        cpu_old = [old[k].cpu_per_return_ms for k in stress if old[k].cpu_per_return_ms]
+        cpu_new = [new[k].cpu_per_return_ms for k in stress if new[k].cpu_per_return_ms]
         cpu = _ratio(statistics.median(cpu_old), statistics.median(cpu_new)) if cpu_old and cpu_new else "no ratio"
         print(f"  stress: best complete returns/s {best_old:.2f} -> {best_new:.2f} ({_ratio(best_new, best_old)}, target >= 2x): "
               f"{'met' if best_new >= 2 * best_old else 'NOT met'}; median server CPU per return {cpu} less")
+
+
+def _option(arguments: list[str], *names: str) -> str | None:
+    """The last value of a command-line option (`--workers 4`, `-w 4` or `--workers=4`), as gunicorn reads it."""
+    value = None
+    for index, argument in enumerate(arguments):
+        if argument in names and index + 1 < len(arguments):
+            value = arguments[index + 1]
+        elif argument.startswith("--") and argument.partition("=")[0] in names:
+            value = argument.partition("=")[2]
+    return value
+
+
+def host_configurations(optimised: Configuration, hosts: list[int], server_args: list[str]) -> list[Configuration]:
+    """The optimised configuration once per host count. Behind the proxy, the one-host run's
+    workers (gunicorn.conf.py's, or --server-args') are shared out between the hosts, so each
+    run has the same workers in all, on the same cores."""
+    if max(hosts) == 1:
+        return [optimised]
+    import runpy
+
+    total = int(_option(server_args, "--workers", "-w") or runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"])
+    return [
+        replace(optimised, name=f"{count} host{'s' if count > 1 else ''}", hosts=count, balanced=True,
+                # At least one worker each: with fewer workers than hosts the total grows (the output says so).
+                workers=tuple(max(1, total // count + (index < total % count)) for index in range(count)))
+        for count in hosts
+    ]
 
 
 def _stop(signum, _frame):
@@ -839,15 +1043,21 @@ def main() -> None:
     signal.signal(signal.SIGINT, _stop)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="a small run: 30 reporters over 8 s, short pauses, stress 8 users for 4 s, baseline of the stress")
+                        help="a small run: 30 reporters over 8 s, short pauses, stress 8 users for 4 s, "
+                             "baseline of the stress (unless --baseline says otherwise)")
     parser.add_argument("--reporters", type=int, default=1237)
     parser.add_argument("--window", type=float, default=300, help="seconds over which the reporters arrive")
     parser.add_argument("--pause", default="2,8", help="seconds between one reporter's actions: MIN,MAX")
     parser.add_argument("--stress", default="10,25,50,100", help="closed-loop user counts ('' for none)")
     parser.add_argument("--stress-seconds", type=float, default=30)
     parser.add_argument("--stress-pool", type=int, default=0, help="accounts for the stress phases (default: enough)")
-    parser.add_argument("--baseline", choices=["all", "stress", "none"], default="all",
-                        help="measure the pre-issue-9 deployment too: every phase, the stress only, or not")
+    parser.add_argument("--baseline", choices=["all", "stress", "none"], default=None,
+                        help="measure the pre-issue-9 deployment too: every phase (the default), the stress only "
+                             "(the default with --quick), or not")
+    parser.add_argument("--hosts", default="1",
+                        help="app host counts to run one after another, e.g. 1,2: with more than one, every run "
+                             "(the baseline too) goes through a round-robin proxy and the hosts share the "
+                             "one-host run's gunicorn workers")
     parser.add_argument("--no-figures", action="store_true", help="skip approving every return and the figures check")
     parser.add_argument("--server-args", default="",
                         help="more gunicorn options for the optimised server, e.g. '--workers 4 --threads 2'")
@@ -855,19 +1065,27 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.reporters, args.window, args.pause, args.stress, args.stress_seconds = 30, 8, "0.2,0.6", "8", 4
-        args.baseline = "stress"
+    args.baseline = args.baseline or ("stress" if args.quick else "all")
     args.pause = tuple(float(p) for p in args.pause.split(","))
+    hosts = [int(h) for h in args.hosts.split(",")]
+    if min(hosts) < 1:
+        parser.error("--hosts: every count must be at least 1")
 
     import shlex
-    from dataclasses import replace
 
     import django
 
     django.setup()
     run_started = time.perf_counter()
-    optimised_configuration = replace(OPTIMISED, gunicorn=OPTIMISED.gunicorn + tuple(shlex.split(args.server_args)))
+    server_args = shlex.split(args.server_args)
+    configurations = host_configurations(replace(OPTIMISED, gunicorn=OPTIMISED.gunicorn + tuple(server_args)),
+                                         hosts, server_args)
+    baseline_configuration = replace(BASELINE, balanced=configurations[0].balanced)
     print(f"surge bench: {args.reporters:,} reporters over {args.window:g} s; stress {args.stress or 'none'} users "
-          f"x {args.stress_seconds:g} s; baseline {args.baseline}; {_load()}")
+          f"x {args.stress_seconds:g} s; app hosts {args.hosts}; baseline {args.baseline}; {_load()}")
+    if len(configurations) > 1 or configurations[0].balanced:
+        print("  " + "; ".join(f"{c.name}: {servers_described(c)}" for c in configurations)
+              + "; the same PostgreSQL database and Celery worker for each; every reporter's requests alternate hosts")
     template_prepare()
     from reporting.demo.generator import demo_dataset
     from reporting.models import Edition
@@ -878,17 +1096,17 @@ def main() -> None:
     print(f"{len(answers):,} answer sets from the demo dataset ({statistics.mean(len(a[0]) for a in answers):.0f} items "
           f"each on average, {sum(1 for a in answers if a[2])} with warnings to explain) in {time.perf_counter() - started:.1f} s")
 
-    problems: list[str] = []
-    optimised, more = configuration_run(optimised_configuration, args, answers, demo, run_figures=not args.no_figures)
-    problems += more
-    baseline: dict = {}
+    outcomes = [configuration_run(c, args, answers, demo, run_figures=not args.no_figures) for c in configurations]
+    baseline = None
     if args.baseline != "none":
         if args.baseline == "stress":
             args.reporters = 0
-        baseline, more = configuration_run(BASELINE, args, answers, demo, run_figures=False)
-        problems += more
-        comparison_print(optimised, baseline)
-    targets_print(optimised, baseline)
+        baseline = configuration_run(baseline_configuration, args, answers, demo, run_figures=False)
+        comparison_print(one_host(outcomes), baseline)
+    if len(outcomes) > 1:
+        hosts_comparison_print(outcomes)
+    targets_print(outcomes, baseline)
+    problems = [p for o in [*outcomes, baseline] if o is not None for p in o.problems]
     print(f"\n{_load()}; the whole run took {time.perf_counter() - run_started:.0f} s; server and worker logs in {LOGS}")
     if problems:
         print("\nFAILED:")

@@ -156,11 +156,15 @@ class Cluster:
         return host.popen(argv, env=self.environment(host), cwd=self.run_dir, log=self.log(host))
 
     def app_start(self, host: Host) -> subprocess.Popen:
-        # Each app host collects its own static files (WhiteNoise serves them), then serves.
+        # Each app host collects its own static files (WhiteNoise serves them), then serves with
+        # the project's gunicorn.conf.py, as production does. Overridden: 2 workers (not one per
+        # core plus one: two app hosts and a worker share this machine's cores), a long timeout
+        # (a loaded machine's requests are slow, not stuck), the heartbeat files on the host's
+        # own disk (not the machine's /dev/shm, which every namespace here shares), and an access log.
         serve = (
             f"{PYTHON} {ROOT / 'manage.py'} collectstatic --noinput -v0 && exec {PYTHON} -m gunicorn "
-            f"surveysite.wsgi --bind {host.inner}:{APP_PORT} --workers 2 --timeout 300 "
-            f"--worker-tmp-dir \"$TMPDIR\" --access-logfile - --error-logfile -"
+            f"-c {ROOT / 'gunicorn.conf.py'} --bind {host.inner}:{APP_PORT} --workers 2 --timeout 300 "
+            f"--worker-tmp-dir \"$TMPDIR\" --access-logfile -"
         )
         return self._start(host, ["sh", "-c", serve])
 
