@@ -27,7 +27,8 @@ Authenticate with a personal access token: `Authorization: Bearer svy_…` (crea
 under *API tokens*). Session cookies never authenticate the API. Lists are paged with a cursor:
 follow `next` until it is null. Figures and returns carry `ETag` and `Last-Modified`; send
 `If-None-Match` to get `304 Not Modified` when nothing changed. Messages follow
-`Accept-Language` (Chinese by default, `en` for English). See docs/api.md."""
+`Accept-Language` (Chinese by default, `en` for English). Large exports (an edition's returns,
+the audit trail) run as background jobs: start one, poll it, download its file. See docs/api.md."""
 
 class ApiJSONEncoder(NinjaJSONEncoder):
     """Times to the microsecond, as pydantic writes them in the large bodies (Django's encoder
@@ -101,7 +102,8 @@ def _invalid(request, exc: NinjaValidationError):
     return api.create_response(request, {"detail": exc.errors, "code": "invalid_request"}, status=422)
 
 
-from api.endpoints import editions, returns  # noqa: E402  (the routers use `api` above)
+from api.endpoints import editions, exports, returns  # noqa: E402  (the routers use `api` above)
 
 api.add_router("", editions.router)
 api.add_router("", returns.router)
+api.add_router("", exports.router)

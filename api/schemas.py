@@ -4,6 +4,7 @@ schema is generated from these."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any, Literal
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field
 from api.http import CleanStr
 from api.models import TokenScope
 from institutions.models import Role
+from jobs.models import JobState
 from reporting.models import (
     Breakdown,
     EditionStatus,
@@ -342,3 +344,45 @@ class SendBackIn(Schema):
     version: int = Field(ge=1, le=2**31 - 1)
     comment: CleanStr = Field(min_length=1, description="Why the return is sent back; the reporter reads it")
     item_comments: dict[CleanStr, CleanStr] = Field({}, description="Item code to a comment on that item")
+
+
+# --- exports prepared in the background ----------------------------------------------------------
+
+ExportKindName = Literal["returns", "audit"]
+ExportFormatName = Literal["csv", "xlsx"]
+
+
+class ReturnsExportIn(Schema):
+    format: ExportFormatName = Field("csv", description="csv (UTF-8 with a byte-order mark) or xlsx")
+    statuses: list[ReturnStatusName] = Field(
+        [], max_length=len(ReturnStatus.values),
+        description="Only returns in these statuses (e.g. [\"approved\"]); empty: every return of the edition")
+
+
+class ExportJobOut(Schema):
+    id: uuid.UUID
+    kind: ExportKindName = Field(description="returns: one row per return with its answers; audit: the audit trail")
+    edition: int | None = Field(description="The survey year; null for an audit export of every event")
+    format: ExportFormatName
+    statuses: list[ReturnStatusName] | None = Field(description="The statuses a returns export keeps (null: all)")
+    state: choices_of(JobState) = Field(description="queued, running, then done or failed")
+    phase: str = Field(description="What the running job is doing (rows, events)")
+    done: int = Field(description="Rows written so far")
+    total: int = Field(description="Rows to write (0 until the job has counted them)")
+    percent: int = Field(ge=0, le=100)
+    rows: int | None = Field(description="Returns (or audit events) in the finished file; null until done")
+    file_name: str
+    file_size: int | None = Field(description="Bytes, once done")
+    content_type: str | None = Field(description="The file's media type, once done")
+    owner: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    expires_at: dt.datetime = Field(description="The job and its file are removed after this time (404 then)")
+    url: str = Field(description="This job: poll it until state is done or failed")
+    file_url: str | None = Field(description="The file, once done; null before")
+
+
+class ExportJobList(Schema):
+    items: list[ExportJobOut]
+    next: str | None = Field(description="URL of the next page; null on the last page")

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 from dataclasses import dataclass
 
 from django.db.models import Count, Max, Q
+from django.utils import timezone
 
-from institutions.selectors import institution_list_visible_to
+from institutions.selectors import institution_list_visible_to, user_is_society_admin
+from jobs.models import ACTIVE_STATES, BackgroundJob
 from reporting.models import (
     Answer,
     Breakdown,
@@ -27,6 +30,8 @@ from reporting.models import (
 )
 from reporting.selectors import return_list_visible_to
 from reporting.selectors_report import BREAKDOWNS, figure_export_rows, value_plain
+from reporting.services.audit_export_jobs import AUDIT_EXPORT_KIND
+from reporting.services.export_jobs import EXPORT_KIND as RETURNS_EXPORT_KIND
 from reporting.values import Value
 
 RETURN_FIELDS = (
@@ -245,3 +250,40 @@ def answers_of(return_ids: list[int]) -> dict[int, dict[str, Value]]:
             int_value if kind == "integer" else bool_value if kind == "boolean" else text_value
         )
     return answers
+
+
+# --- exports prepared in the background --------------------------------------------------------
+
+# The API's name of each export kind, and the background job kind it is.
+EXPORT_KINDS = {"returns": RETURNS_EXPORT_KIND, "audit": AUDIT_EXPORT_KIND}
+
+
+def _export_jobs_for(user):
+    """Every export is a whole edition's (or the whole trail), a society admin's to start and
+    to read: a user who is not one (any more) reaches no export job, not even their own."""
+    if not user_is_society_admin(user):
+        return BackgroundJob.objects.none()
+    return BackgroundJob.objects.filter(kind__in=EXPORT_KINDS.values(), expires_at__gt=timezone.now())
+
+
+def export_job_visible(*, user, job_id: uuid.UUID) -> BackgroundJob | None:
+    """The export job if `user` may see it (a society admin: their own or another admin's) and
+    it has not expired; None otherwise, so the caller answers 404 either way (one query)."""
+    return _export_jobs_for(user).select_related("owner").filter(pk=job_id).first()
+
+
+def export_job_page(*, user, kind: str | None, after: tuple[dt.datetime, uuid.UUID] | None,
+                    limit: int) -> list[BackgroundJob]:
+    """The user's own export jobs still kept, newest first, `limit` + 1 of them after the cursor
+    position (the extra one says there is more); one query."""
+    jobs = _export_jobs_for(user).filter(owner=user).select_related("owner").order_by("-created_at", "-id")
+    if kind is not None:
+        jobs = jobs.filter(kind=EXPORT_KINDS[kind])
+    if after is not None:
+        created_at, pk = after
+        jobs = jobs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
+    return list(jobs[:limit + 1])
+
+
+def export_jobs_active_count(*, user) -> int:
+    return BackgroundJob.objects.filter(owner=user, kind__in=EXPORT_KINDS.values(), state__in=ACTIVE_STATES).count()

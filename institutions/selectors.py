@@ -21,6 +21,15 @@ def user_is_society_admin(user) -> bool:
     )
 
 
+def user_is_reviewer(user) -> bool:
+    """A society admin or a provincial liaison: the people who review returns and may see
+    figures before they are published."""
+    if user_is_society_admin(user):
+        return True
+    membership = user_membership(user)
+    return bool(membership and membership.role == Role.LIAISON)
+
+
 def institution_list_visible_to(*, user) -> QuerySet[Institution]:
     """A reporter sees their institution, a liaison their province, an admin all."""
     institutions = Institution.objects.select_related("province")

@@ -415,17 +415,43 @@ def account_delete(*, user, actor, source: str = AuditSource.ADMIN) -> None:
 def account_unlock(*, username: str, actor, source: str = AuditSource.ADMIN) -> int:
     """Lift django-axes' login lock on `username` (surveysite/login_throttle.py): its failed
     logins are forgotten. The trail records how many there were; returns that number."""
+    return login_locks_lift(username=username, actor=actor, source=source).failures
+
+
+@dataclass(frozen=True)
+class LocksLifted:
+    attempts: int  # django-axes' records removed (what its commands count)
+    failures: int  # the failed logins they held, over every account
+
+
+@transaction.atomic
+def login_locks_lift(*, actor, source: str, username: str | None = None, ip_address: str | None = None,
+                     comment: str = "") -> LocksLifted:
+    """Forget django-axes' failed logins of `username` and/or from `ip_address` (all of them
+    when neither is given), lifting the locks they hold.
+
+    Every account that had failures gets an audit event (failed_logins: N -> 0), whoever
+    asks: the admin's Unlock action, or a command-line reset (actor None, source system).
+    """
     _require_account_permission(actor, "change")
-    attempts = AccessAttempt.objects.select_for_update().filter(username=username)
-    failures = sum(attempts.values_list("failures_since_start", flat=True))
-    if not failures:
-        return 0
-    attempts.delete()
-    user = get_user_model().objects.filter(username=username).first()
-    # A name nobody has (someone guessing) is recorded by its name alone.
-    subject = audit_subject(user, label=username) if user else {"subject_label": username[:255]}
-    AuditEvent.objects.create(
-        kind=AuditEvent.Kind.ACCOUNT, **subject, source=source, actor=actor,
-        item_code="failed_logins", old_value=str(failures), new_value="0",
-    )
-    return failures
+    attempts = AccessAttempt.objects.select_for_update()
+    if username is not None:
+        attempts = attempts.filter(username=username)
+    if ip_address is not None:
+        attempts = attempts.filter(ip_address=ip_address)
+    failures: dict[str, int] = {}
+    rows = list(attempts.values_list("pk", "username", "failures_since_start"))
+    for _pk, name, count in rows:
+        failures[name or ""] = failures.get(name or "", 0) + count
+    AccessAttempt.objects.filter(pk__in=[pk for pk, _name, _count in rows]).delete()
+    users = {user.get_username(): user for user in get_user_model().objects.filter(username__in=list(failures))}
+    AuditEvent.objects.bulk_create([
+        AuditEvent(
+            kind=AuditEvent.Kind.ACCOUNT, source=source, actor=actor, comment=comment,
+            # A name nobody has (someone guessing) is recorded by its name alone.
+            **(audit_subject(users[name], label=name) if name in users else {"subject_label": name[:255]}),
+            item_code="failed_logins", old_value=str(count), new_value="0",
+        )
+        for name, count in sorted(failures.items()) if count
+    ])
+    return LocksLifted(attempts=len(rows), failures=sum(failures.values()))

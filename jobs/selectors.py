@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.utils import timezone
 
 from institutions.selectors import user_is_society_admin
@@ -22,8 +23,13 @@ def job_visible_to(*, user, job_id, kind: str | None = None, owner_only: bool = 
     jobs = BackgroundJob.objects.filter(pk=job_id, expires_at__gt=timezone.now())
     if kind is not None:
         jobs = jobs.filter(kind=kind)
-    if owner_only or not user_is_society_admin(user):
+    is_admin = user_is_society_admin(user)
+    if owner_only or not is_admin:
         jobs = jobs.filter(owner=user)
+    if not is_admin:
+        # A whole-edition export holds every institution's data: its owner may fetch it only
+        # while still a society admin (as the API decides), not after losing the role.
+        jobs = jobs.exclude(kind__in=getattr(settings, "BACKGROUND_JOB_ADMIN_ONLY_KINDS", ()))
     return jobs.first()
 
 

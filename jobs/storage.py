@@ -16,7 +16,7 @@ import io
 
 from django.core.files.base import File
 from django.core.files.storage import Storage, storages
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils.deconstruct import deconstructible
 
 from jobs.models import StoredFile, StoredFileChunk
@@ -124,6 +124,7 @@ class DatabaseStorage(Storage):
 
     def _save(self, name: str, content) -> str:
         with transaction.atomic(using=self.using):
+            self._fast_compression()
             stored = StoredFile.objects.using(self.using).create(name=name, chunk_size=self.chunk_size)
             size = 0
             for index, piece in enumerate(_exact_pieces(content, self.chunk_size)):
@@ -131,6 +132,19 @@ class DatabaseStorage(Storage):
                 size += len(piece)
             StoredFile.objects.using(self.using).filter(pk=stored.pk).update(size=size)
         return name
+
+    def _fast_compression(self) -> None:
+        """PostgreSQL compresses each chunk it stores; with its default (pglz) that took 100 ms
+        a MiB of CSV, a third of an export job. lz4 (if the server has it) takes a tenth of that
+        for files a third larger, and reading them back needs nothing. For this transaction only."""
+        connection = connections[self.using]
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings"
+                " WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
+            )
 
     def delete(self, name: str) -> None:
         StoredFile.objects.using(self.using).filter(name=name).delete()

@@ -469,18 +469,23 @@ def province_profile(*, edition: Edition, province: Province, publication: Publi
 # --- trends across editions --------------------------------------------------------------
 
 
-def figure_trends(*, edition: Edition) -> list[dict]:
+def figure_trends(*, edition: Edition, own_values: dict[str, Decimal] | None = None) -> list[dict]:
     """Each figure of `edition` (growth figures aside) across every edition up to it that has
     it: an edition's computed national figures when it has any, else the totals it published
-    (2019 is known only by those). [{key, label, fmt, points: [(year, value)], svg...}] for
-    the figures with at least two editions, in report order. 4 queries."""
+    (2019 is known only by those). `own_values`: `edition`'s national figures as the reader
+    sees them (a publication's), instead of its live ones. [{key, label, fmt, points:
+    [(year, value)], svg...}] for the figures with at least two editions, in report order.
+    4 queries."""
     zh = language_is_chinese()
     editions = list(Edition.objects.filter(year__lte=edition.year).order_by("year").values_list("pk", "year"))
     computed: dict[int, dict[str, Decimal]] = {}
     for edition_id, key, value in FigureValue.objects.filter(
-        edition_id__in=[pk for pk, _year in editions], breakdown=Breakdown.NATIONAL
+        edition_id__in=[pk for pk, _year in editions if own_values is None or pk != edition.pk],
+        breakdown=Breakdown.NATIONAL,
     ).values_list("edition_id", "key", "value"):
         computed.setdefault(edition_id, {})[key] = value
+    if own_values:
+        computed[edition.pk] = own_values
     published: dict[int, dict[str, Decimal]] = {}
     for edition_id, key, value in PublishedFigure.objects.filter(
         edition_id__in=[pk for pk, _year in editions if pk not in computed]
@@ -518,7 +523,7 @@ def _sparkline(points: list[tuple[int, Decimal]], width: int = 120, height: int 
     )
 
 
-def trend_export_rows(*, edition: Edition) -> list[list]:
+def trend_export_rows(*, edition: Edition, own_values: dict[str, Decimal] | None = None) -> list[list]:
     """[edition, "national", "national", key, value] of every edition in figure_trends."""
     return [[year, "national", "national", trend["key"], value]
-            for trend in figure_trends(edition=edition) for year, value in trend["values"]]
+            for trend in figure_trends(edition=edition, own_values=own_values) for year, value in trend["values"]]

@@ -16,5 +16,8 @@ urlpatterns = [
     path("completeness/", completeness.completeness, name="completeness"),
     path("completeness/reminders/", completeness.reminders_send, name="reminders"),
     path("editions/<year:year>/", editions.edition_manage, name="edition"),
+    path("audit/", history.audit_index, name="audit"),
     path("audit/export.csv", history.audit_export, name="audit_export"),
+    path("audit/exports/", history.audit_export_job, name="audit_export_job"),
+    path("audit/exports/<uuid:job_id>/", history.audit_export_job_detail, name="audit_export_job_detail"),
 ]

@@ -1,4 +1,4 @@
-"""Requests refused before any view sees them."""
+"""Requests refused before any view sees them, and Django's bare refusals given the site's page."""
 
 from __future__ import annotations
 
@@ -36,3 +36,24 @@ class NulCharacterRefusedMiddleware:
                 }
                 return render(request, "400_field.html", {"problem": problem}, status=400)
         return self.get_response(request)
+
+
+class MethodNotAllowedPageMiddleware:
+    """A 405 (a typed or bookmarked address of a form's target: require_POST, a view's
+    http_method_names) is the site's page in the reader's language, not Django's empty body.
+
+    The Allow header stays. A 405 that already has a body (a view's own answer) is left as it
+    is, and so is the web API's, which answers in JSON for programs.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (response.status_code != 405 or request.path_info.startswith(API_PATH)
+                or response.streaming or response.content):
+            return response
+        page = render(request, "405.html", status=405)
+        page["Allow"] = response["Allow"]
+        return page

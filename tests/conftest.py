@@ -15,6 +15,46 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("setup_survey", verbosity=0, stdout=open("/dev/null", "w"))
 
 
+@pytest.fixture(autouse=True)
+def celery_current_app_kept():
+    """The site's Celery app stays the current one whatever a test does.
+
+    `@shared_task` tasks resolve to the *current* app on every call, and a `Celery()` made
+    without `set_as_current=False` becomes current: every later test would then queue its
+    tasks through that app (not eager, another broker) instead of running them in-process.
+    """
+    from celery import current_app
+
+    from surveysite.celery import app
+
+    yield
+    if current_app._get_current_object() is not app:
+        app.set_current()
+
+
+@pytest.fixture
+def celery_broker():
+    """Point the site's Celery at a broker URL (the suite runs tasks in-process); restored after."""
+    from surveysite.celery import app
+
+    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
+
+    def forget_connections() -> None:
+        # Connections and producers are pooled per app: drop the ones made for another URL.
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    def point(url: str) -> None:
+        forget_connections()
+        app.conf.update(broker_url=url, task_always_eager=False)
+
+    yield point
+    forget_connections()
+    app.conf.update(saved)
+
+
 @pytest.fixture
 def edition(db):
     """The 2024 edition with its questionnaire (reloaded if a transactional test flushed it)."""

@@ -6,6 +6,7 @@ Django's bare "403 Forbidden" or debug page.
 
 import pytest
 from django.contrib import messages
+from django.core import mail
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.test import Client, RequestFactory
 from django.urls import path, reverse
@@ -105,6 +106,30 @@ def test_a_403_without_a_reason_says_so_generally(client, db):
     page = _page(response)
     _assert_site_page(page, 403)
     assert "您的账号无权访问此页面。" in page
+
+
+# ---- 405 --------------------------------------------------------------------------------
+
+
+def test_opening_a_forms_target_is_the_sites_405_with_the_allow_header(client, edition):
+    """A typed or bookmarked address of a POST-only view (require_POST): Django's 405 had an
+    empty body."""
+    client.force_login(factories.liaison("11"))
+    response = client.get(reverse("entry:reminders"))
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    page = _page(response)
+    _assert_site_page(page, 405)
+    assert "此网址不能直接打开" in page and "错误代码 405" in page and 'lang="zh-hans"' in page
+    page = _page(client.get(reverse("entry:reminders"), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "This address cannot be opened directly" in page and "nothing was changed" in page
+    assert not mail.outbox  # and nothing was sent
+
+
+def test_a_405_of_the_api_stays_the_apis(client, db):
+    response = client.delete("/api/v1/editions")
+    assert response.status_code == 405
+    assert "navbar" not in _page(response)
 
 
 # ---- refused forms (CSRF) -----------------------------------------------------------------

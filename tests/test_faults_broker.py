@@ -5,9 +5,11 @@ own instead of running tasks in-process: first at a port where nothing listens (
 redis-server started there, and a real worker), or at a server that accepts connections and
 never answers. Saving, submitting and approving must succeed and be kept; a recomputation
 that could not be queued is logged, caught up by the next one, and `manage.py aggregate`
-repairs the figures meanwhile.
+repairs the figures meanwhile. Reminders that could not be queued are neither sent nor recorded
+as sent, and the page says so.
 """
 
+import json
 import logging
 import os
 import socket
@@ -15,12 +17,13 @@ import threading
 import time
 
 import pytest
+import redis
+from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 
 from reporting.models import AuditEvent, ReturnStatus, SurveyReturn
 from reporting.services.aggregation import edition_figures_compute
-from surveysite.celery import app as celery_app
 from tests import factories
 from tests.faults_support import RedisServer, Worker, figures, free_port
 from tests.reporting import entry_support
@@ -34,23 +37,6 @@ open_edition = entry_support.open_edition
 REQUEST_SECONDS_MAX = 15
 NATIONAL_RETURNS = ("national", "national", "dept_total")
 LOST = "Could not queue reporting.edition_recompute"
-
-
-@pytest.fixture
-def celery_broker():
-    """Point the app's Celery at a broker URL (the suite runs tasks in-process); restored after."""
-    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
-
-    def point(url: str) -> None:
-        celery_app.conf.update(broker_url=url, task_always_eager=False)
-        # Connections and producers are pooled per app: drop the ones made for another URL.
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-
-    yield point
-    celery_app.conf.update(saved)
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
@@ -195,3 +181,54 @@ def test_an_unreachable_broker_delays_an_approval_by_seconds_at_most(
             server.close()
     assert elapsed < REQUEST_SECONDS_MAX
     assert LOST in caplog.text
+
+
+# ---- reminders -------------------------------------------------------------------------------
+
+REMINDERS_LOST = "Could not queue reporting.reminders_send"
+
+
+def _remind(liaison, institution, **headers):
+    """The liaison asks for a reminder from the completeness page; returns the page shown after."""
+    client = _client(liaison)
+    started = time.monotonic()
+    response = client.post("/completeness/reminders/", {"institution": [str(institution.pk)]}, follow=True,
+                           **headers)
+    assert response.status_code == 200, response.content[:2000]
+    assert time.monotonic() - started < REQUEST_SECONDS_MAX
+    return response.content.decode()
+
+
+def test_reminders_the_broker_cannot_take_are_not_sent_nor_recorded_and_the_page_says_so(
+    open_edition, celery_broker, caplog
+):
+    institution = factories.InstitutionFactory(province_id="11", contact_email="nm@bj-hospital.example")
+    liaison = factories.liaison("11")
+    celery_broker(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    with caplog.at_level(logging.ERROR, logger="reporting.tasks.queueing"):
+        page = _remind(liaison, institution)
+    assert "提醒邮件未能发送" in page and 'role="alert"' in page
+    assert "正在向" not in page  # not "reminders are being sent"
+    assert REMINDERS_LOST in caplog.text
+    assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.REMINDER).exists()
+    assert mail.outbox == []
+    page = _remind(liaison, institution, HTTP_ACCEPT_LANGUAGE="en")
+    assert "The reminders could not be sent" in page and "try again" in page
+
+
+def test_reminders_go_through_the_broker_when_it_takes_them(open_edition, celery_broker, caplog):
+    """A broker that answers: the task waits in its queue for a worker, nothing is sent in the
+    request, and the page says the reminders are on their way."""
+    institution = factories.InstitutionFactory(province_id="11", contact_email="nm@bj-hospital.example")
+    redis_server = RedisServer().start()
+    try:
+        celery_broker(redis_server.url)
+        with caplog.at_level(logging.ERROR, logger="reporting.tasks.queueing"):
+            page = _remind(factories.liaison("11"), institution, HTTP_ACCEPT_LANGUAGE="en")
+        queued = redis.Redis(port=redis_server.port).lrange("celery", 0, -1)
+    finally:
+        redis_server.stop()
+    assert "Reminders are being sent to 1 institution(s)." in page
+    assert REMINDERS_LOST not in caplog.text
+    assert len(queued) == 1 and json.loads(queued[0])["headers"]["task"] == "reporting.reminders_send"
+    assert mail.outbox == [] and not AuditEvent.objects.filter(kind=AuditEvent.Kind.REMINDER).exists()

@@ -59,8 +59,9 @@ def counted_edition(edition):
 
 
 def _job_send(broker_url: str, edition, queue: str | None = None) -> None:
-    """What an approval queues (by name, from an app of the test's own: the suite's is eager)."""
-    app = Celery("faults-test", broker=broker_url)
+    """What an approval queues (by name, from an app of the test's own: the suite's is eager).
+    Not the current app: shared tasks resolve to that, in this test and every later one."""
+    app = Celery("faults-test", broker=broker_url, set_as_current=False)
     try:
         app.send_task("reporting.edition_recompute", args=[edition.pk], kwargs={"only_changed": True},
                       ignore_result=True, **({"queue": queue} if queue else {}))
@@ -180,7 +181,7 @@ def test_killed_worker_leaves_the_previous_figures_and_the_job_is_redelivered(co
 
 
 def _queue_delete(broker_url: str, queue: str) -> None:
-    app = Celery("faults-test", broker=broker_url)
+    app = Celery("faults-test", broker=broker_url, set_as_current=False)
     try:
         with app.connection_for_write() as conn:
             conn.default_channel.queue_delete(queue)

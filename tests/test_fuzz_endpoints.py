@@ -117,7 +117,10 @@ ENDPOINTS = {
     "entry:completeness": Endpoint(get={"province": ["11", "31"], "status": ["not_submitted", "draft"], "page": ["2"]}),
     "entry:reminders": Endpoint(post={"institution": ["INSTITUTION"], "province": ["11"], "next": NEXT}),
     "entry:edition": Endpoint(post=EDITION_FIELDS),
+    "entry:audit": Endpoint(),
     "entry:audit_export": Endpoint(get={"edition": ["2024", "2019"]}),
+    "entry:audit_export_job": Endpoint(post={"edition": ["2024", "2019", ""]}),
+    "entry:audit_export_job_detail": Endpoint(),
     "report:index": Endpoint(),
     "report:page": Endpoint(get=REPORT_GET, post={"note": ["x"]}),
     # WeasyPrint takes seconds a PDF: one example per role.

@@ -1,5 +1,6 @@
 """Failed logins are throttled per account (django-axes), never per address alone: from the outside."""
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from django.db.models import F
 from django.utils.module_loading import import_string
 
 from institutions.services import account_unlock
-from reporting.models import AuditSource
+from reporting.models import AuditEvent, AuditSource
 from tests import factories
 from tests.admin_support import audit_export_rows, audited
 
@@ -136,13 +137,59 @@ def test_only_account_administrators_unlock(client, db):
     assert AccessAttempt.objects.filter(username=user.username).exists()
 
 
-def test_axes_reset_username_lifts_the_lock(client, db):
-    user = factories.reporter()
-    _lock(client, user)
+def _command(*args) -> str:
+    output = io.StringIO()
+    call_command(*args, stdout=output)
+    return output.getvalue()
 
-    call_command("axes_reset_username", user.username, stdout=open("/dev/null", "w"))
+
+def _unlock_events(username: str) -> list[tuple]:
+    return list(AuditEvent.objects.filter(kind="account", item_code="failed_logins", subject_label=username)
+                .values_list("source", "actor", "old_value", "new_value", "comment"))
+
+
+def test_axes_reset_username_lifts_the_lock_on_the_audit_trail(client, db):
+    user, bystander = factories.reporter(), factories.reporter()
+    _lock(client, user)
+    _attempt(client, bystander.username, "wrong")
+
+    assert _command("axes_reset_username", user.username) == "1 attempts removed.\n"
 
     assert _attempt(client, user.username, factories.PASSWORD).status_code == 302
+    assert _unlock_events(user.username) == [
+        ("system", None, str(settings.AXES_FAILURE_LIMIT), "0", f"manage.py axes_reset_username {user.username}")]
+    assert AccessAttempt.objects.filter(username=bystander.username).exists()  # only the one named
+    assert _command("axes_reset_username", user.username) == "No attempts found.\n"
+    assert len(_unlock_events(user.username)) == 1  # nothing lifted, nothing recorded
+
+
+def test_every_axes_reset_command_is_audited(client, db):
+    """axes' own commands deleted the records and left no trace; the site's replace them."""
+    from django.core.management import get_commands
+
+    commands = get_commands()
+    for name in ("axes_reset", "axes_reset_ip", "axes_reset_username", "axes_reset_ip_username"):
+        assert commands[name] == "surveysite", name
+    first, second, third = factories.reporter(), factories.reporter(), factories.reporter()
+    _lock(client, first)
+    _lock(client, second, address="10.9.9.9")
+    _attempt(client, third.username, "wrong", address="10.9.9.9")
+    _attempt(client, "nobody-has-this-name", "guess", address="10.9.9.9")
+
+    assert _command("axes_reset_ip_username", HOSPITAL, first.username) == "1 attempts removed.\n"
+    assert _command("axes_reset_ip", "10.9.9.9") == "3 attempts removed.\n"
+    _lock(client, first)
+    assert _command("axes_reset") == "1 attempts removed.\n"
+
+    assert not AccessAttempt.objects.exists()
+    limit = str(settings.AXES_FAILURE_LIMIT)
+    assert _unlock_events(first.username) == [
+        ("system", None, limit, "0", f"manage.py axes_reset_ip_username {HOSPITAL} {first.username}"),
+        ("system", None, limit, "0", "manage.py axes_reset"),
+    ]
+    assert _unlock_events(second.username) == [("system", None, limit, "0", "manage.py axes_reset_ip 10.9.9.9")]
+    assert _unlock_events(third.username) == [("system", None, "1", "0", "manage.py axes_reset_ip 10.9.9.9")]
+    assert _unlock_events("nobody-has-this-name") == [("system", None, "1", "0", "manage.py axes_reset_ip 10.9.9.9")]
 
 
 def test_the_admin_login_is_throttled_too(client, db):

@@ -91,3 +91,26 @@ def test_the_database_cache_table_is_there():
 
     cache.set("hosts-test", {"shared": True}, 30)
     assert cache.get("hosts-test") == {"shared": True}
+
+
+def _visibility_warnings(settings, broker: str, seconds: int | None = None) -> list[str]:
+    from django.core.checks import run_checks
+
+    settings.CELERY_BROKER_URL = broker
+    if seconds is not None:
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+                                                    "visibility_timeout": seconds}
+    return sorted(message.id for message in run_checks(include_deployment_checks=True, tags=["compatibility"])
+                  if message.id.startswith("surveysite."))
+
+
+def test_the_visibility_timeout_outlasts_the_longest_task_and_not_the_stalled_job_sweep(settings):
+    """Redis hands an unacknowledged job to another worker after the timeout, whether its
+    worker died or still runs it: `check --deploy` warns when it is too short or too long."""
+    redis = "redis://broker.internal:6379/0"
+    timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert settings.BACKGROUND_TASK_LONGEST.total_seconds() < timeout < settings.BACKGROUND_JOB_STALLED_AFTER.total_seconds()
+    assert _visibility_warnings(settings, redis) == []
+    assert _visibility_warnings(settings, redis, 600) == ["surveysite.W001"]  # a long upload runs twice
+    assert _visibility_warnings(settings, redis, 4 * 3600) == ["surveysite.W002"]  # the sweep fails it first
+    assert _visibility_warnings(settings, "amqp://guest@rabbit.internal//", 600) == []  # RabbitMQ: no timeout

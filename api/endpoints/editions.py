@@ -21,7 +21,7 @@ from api.schemas import (
     PublicationList,
     QuestionnaireOut,
 )
-from institutions.selectors import user_is_society_admin, user_membership
+from institutions.selectors import user_is_reviewer, user_is_society_admin, user_membership
 from reporting.models import Edition, Publication
 
 router = Router(tags=["editions"])
@@ -104,7 +104,9 @@ def indicators(request, year: int = Year):
     description=(
         "The same rows and digits as the CSV download (`edition,group_by,group,key,value`). "
         "Without `revision` or `live`, the latest published revision, else the live figures "
-        "(as the report page). `group_by=all` (default) gives national and every breakdown. "
+        "(as the report page). `live` is for reviewers (society admins, liaisons), as on the report page: "
+        "anyone else gets the published figures (see `source`). "
+        "`group_by=all` (default) gives national and every breakdown. "
         "Send `If-None-Match` with the ETag of your last pull: 304 when nothing changed."
     ),
 )
@@ -118,6 +120,7 @@ def figures(
     key: list[CleanStr] = Query([], description="Only these indicator keys"),
 ):
     edition = edition_or_404(year)
+    live = live and user_is_reviewer(request.user)  # as the report page: live figures are for reviewers
     publication = get_object_or_404(Publication, edition=edition, revision=revision) if revision and not live else None
     version = selectors.figures_version(edition=edition, publication=publication, live=live)
     tag = selectors.digest(version.tag, group_by, sorted(group), sorted(key))

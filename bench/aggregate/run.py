@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from bench.common import database_create, database_drop, load_average, timed  # noqa: E402
 
 HAND_WRITTEN = """
 SELECT a.item_id, COUNT(*) AS answers, SUM(a.int_value) AS total,
@@ -49,37 +50,6 @@ def parse_args():
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement (median)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     return parser.parse_args()
-
-
-def database_create(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def database_drop(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def timed(function, repeat: int, before=None) -> float:
-    """Median of `repeat` runs, after one that warms the caches (every side is measured
-    warm); `before`, untimed, runs ahead of each."""
-    runs = []
-    for _ in range(repeat + 1):
-        if before:
-            before()
-        started = time.perf_counter()
-        function()
-        runs.append(time.perf_counter() - started)
-    return statistics.median(runs[1:])
 
 
 def clone_returns(edition_id: int, total: int) -> None:
@@ -224,7 +194,7 @@ def main() -> int:
             print(f"  aggregation, full rebuild         : {rebuild:8.3f} s  {rebuild / hand:5.2f}x")
             print(f"  peer outliers of the edition      : {outliers:8.3f} s  {outliers / hand:5.2f}x"
                   f"  ({len(outlier_list())} flagged)")
-            print(f"  load average (1, 5, 15 min)       : {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            print(f"  {load_average()}")
     finally:
         connection.close()
         if not args.keep:

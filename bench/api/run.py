@@ -17,15 +17,21 @@ size. Then, warm, median of --repeat runs, in the same run:
   reached by its cursor), with every answer, against the ORM reading the same 1,000 returns
   (values) and their answers.
 
+- ``export job``: an edition's returns exported as a background job, CSV and XLSX, at
+  --export-returns (100,000; 0 skips it): ``bench/export_job/run.py`` in its own database
+  (kept between runs; the first fills it, a few minutes), each measure in a child process for
+  its own peak memory, against the ORM reading the same returns and answers.
+
 Prints the numbers, the ratio to the ORM baseline and the load average (a shared machine).
-Targets: figures under 100 ms; a page of 1,000 returns under 1 s.
+Targets: figures under 100 ms; a page of 1,000 returns under 1 s; the export job of 100,000
+returns to CSV under 60 s and to XLSX under 5 minutes, each under 300 MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -34,30 +40,26 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench" / "aggregate"))
 
+from bench.common import database_create, database_drop, load_average, timed  # noqa: E402
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--returns", type=int, nargs="+", default=[1237, 20000])
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per measurement (median)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument("--export-returns", type=int, default=100_000,
+                        help="returns of the export job measured (0: not measured)")
+    parser.add_argument("--export-formats", default="csv,xlsx")
     return parser.parse_args()
 
 
-def timed(function, repeat: int, before=None) -> float:
-    """Median of `repeat` runs after one that warms the caches; `before`, untimed, runs ahead of each."""
-    runs = []
-    for _ in range(repeat + 1):
-        if before:
-            before()
-        started = time.perf_counter()
-        function()
-        runs.append(time.perf_counter() - started)
-    return statistics.median(runs[1:])
-
-
-def load() -> str:
-    one, five, _fifteen = os.getloadavg()
-    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+def export_job_bench():
+    """bench/export_job/run.py as a module (its file name is the aggregate bench's too)."""
+    spec = importlib.util.spec_from_file_location("export_job_run", ROOT / "bench" / "export_job" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def measure(*, client, edition, returns: int, repeat: int) -> dict[str, float]:
@@ -123,12 +125,12 @@ def measure(*, client, edition, returns: int, repeat: int) -> dict[str, float]:
     print(f"    API                : {measured['page of 1,000 returns (API)'] * 1000:8.1f} ms"
           f"  {measured['page of 1,000 returns (API)'] / measured['page of 1,000 returns (ORM)']:5.1f}x the ORM")
     print(f"    ORM baseline       : {measured['page of 1,000 returns (ORM)'] * 1000:8.1f} ms")
-    print(f"  {load()}")
+    print(f"  {load_average()}")
     return measured
 
 
 def main() -> int:
-    from run import clone_returns, database_create, database_drop  # bench/aggregate/run.py
+    from run import clone_returns  # bench/aggregate/run.py
 
     args = parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/surveysite_bench_api")
@@ -174,7 +176,8 @@ def main() -> int:
             edition_figures_compute(edition_id=edition.pk)
             returns = SurveyReturn.objects.filter(edition=edition).count()
             answers = Answer.objects.filter(survey_return__edition=edition).count()
-            print(f"\n{returns:,} returns, {answers:,} answers (built in {time.perf_counter() - started:.1f} s); {load()}")
+            print(f"\n{returns:,} returns, {answers:,} answers (built in {time.perf_counter() - started:.1f} s);"
+                  f" {load_average()}")
 
             measured = measure(client=client, edition=edition, returns=returns, repeat=args.repeat)
             results.append((returns, measured))
@@ -183,6 +186,12 @@ def main() -> int:
         if not args.keep:
             database_drop(url)
 
+    export_job = export_job_bench()
+    exported = {}
+    if args.export_returns:
+        print(f"\nexport job (bench/export_job/run.py --returns {args.export_returns})")
+        exported = export_job.measure(args.export_returns, args.export_formats.split(","))
+
     print("\n  returns   figures (target <100 ms)   page of 1,000 (target <1 s)")
     ok = True
     for returns, measured in results:
@@ -190,6 +199,10 @@ def main() -> int:
         met = figures < 0.1 and page < 1.0
         ok &= met
         print(f"{returns:>9,}   {figures * 1000:8.1f} ms              {page * 1000:8.1f} ms   {'met' if met else 'MISSED'}")
+    for name, figures, met in export_job.targets_met(exported):
+        ok &= met or args.export_returns < 100_000
+        print(f"  {name} of {args.export_returns:,} returns: {figures}  {'met' if met else 'MISSED'}")
+    print(f"  {load_average()}")
     return 0 if ok else 1
 
 

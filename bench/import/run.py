@@ -8,7 +8,7 @@ Uses its own databases, created, migrated and loaded with setup_survey on first 
 surveysite_bench_import on the PostgreSQL server BENCH_SERVER_URL names (default
 postgres://postgres@127.0.0.1:5432), and surveysite_bench_import.sqlite3 in the temporary
 folder, each with the production settings (as deployed: SQLite with the project's pragmas).
-Each measurement runs in a fresh child process so its peak resident memory (ru_maxrss) is its own:
+Each measurement runs in a fresh child process so its peak resident memory is its own:
 
 - import:   ``returns_import`` of the whole file (read, parse, check every return against
             the questionnaire's rules, write answers and audit events in one transaction);
@@ -35,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from bench.common import peak_mb  # noqa: E402
+
 SERVER = os.environ.get("BENCH_SERVER_URL", "postgres://postgres@127.0.0.1:5432")
 DATABASE = "surveysite_bench_import"
 ENGINE_URLS = {
@@ -48,12 +50,6 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1")
 
 CODE_PREFIX = "BENCH"
-
-
-def _peak_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _database_create(engine: str) -> None:
@@ -182,7 +178,7 @@ def child(mode: str, path: str) -> None:
             for row in workbook.worksheets[0].iter_rows(values_only=True):
                 cells += len(row)
         seconds = time.perf_counter() - started
-        print(json.dumps({"seconds": seconds, "peak_mb": _peak_mb(), "cells": cells}))
+        print(json.dumps({"seconds": seconds, "peak_mb": peak_mb(), "cells": cells}))
         return
     _django()
     from django.db import connection
@@ -194,14 +190,14 @@ def child(mode: str, path: str) -> None:
         from reporting.services.exports import returns_export_csv_chunks, returns_export_xlsx_file
 
         edition = Edition.objects.get(year=2024)
-        idle_mb = _peak_mb()
+        idle_mb = peak_mb()
         started = time.perf_counter()
         if mode == "export-csv":
             size = sum(len(chunk.encode()) for chunk in returns_export_csv_chunks(edition=edition))
         else:
             handle = returns_export_xlsx_file(edition=edition)
             size = len(handle.read())
-        print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": _peak_mb(), "idle_mb": idle_mb,
+        print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak_mb(), "idle_mb": idle_mb,
                           "bytes": size}))
         return
 
@@ -212,7 +208,7 @@ def child(mode: str, path: str) -> None:
             for table in ("reporting_answer", "reporting_auditevent", "reporting_surveyreturn"):
                 cursor.execute(f"DELETE FROM {table}")
     edition = Edition.objects.get(year=2024)
-    idle_mb = _peak_mb()
+    idle_mb = peak_mb()
     started = time.perf_counter()
     result = returns_import(edition=edition, content=content, filename=Path(path).name, actor=None)
     seconds = time.perf_counter() - started
@@ -220,7 +216,7 @@ def child(mode: str, path: str) -> None:
         cursor.execute("SELECT count(*) FROM reporting_answer")
         answers = cursor.fetchone()[0]
     print(json.dumps({
-        "seconds": seconds, "peak_mb": _peak_mb(), "idle_mb": idle_mb, "returns": result.returns,
+        "seconds": seconds, "peak_mb": peak_mb(), "idle_mb": idle_mb, "returns": result.returns,
         "answers": answers, "values_changed": result.values_changed, "warnings": len(result.warnings),
     }))
 

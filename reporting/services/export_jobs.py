@@ -1,19 +1,19 @@
 """An edition's returns exported as a background job: written by a worker into the shared
 storage, downloaded later from any host by the society admin who asked for it.
 
-The rows are the institution-level export's (``returns_export_rows``: one row per return,
-read a chunk of returns at a time), so the file is the one the streamed download gives,
-byte for byte for CSV. They are written to a temporary file of the worker as they come and
-then copied into the ``survey_files`` storage a chunk at a time: memory stays bounded
-whatever the edition's size. The file is stored in the transaction that marks the job done,
+The rows are the institution-level export's (``returns_export_pages``: one row per return,
+read a page of returns at a time), written by the same writers, so the file is the one the
+streamed download gives, byte for byte for CSV. They are written to a temporary file of the
+worker as they come and then copied into the ``survey_files`` storage a chunk at a time:
+memory stays bounded whatever the edition's size. The file is stored in the transaction that marks the job done,
 so a worker killed in the middle leaves no half-written file.
 """
 
 from __future__ import annotations
 
-import csv
 import tempfile
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -22,8 +22,13 @@ from institutions.selectors import user_is_society_admin
 from jobs.models import BackgroundJob
 from jobs.services import Progress, job_create, job_finish, job_progress_callback, job_run
 from reporting.models import Edition, ReturnStatus, SurveyReturn
-from reporting.services.exports import returns_export_rows
-from reporting.spreadsheets.layout import INSTITUTION_CODE, NOTE_PREFIX
+from reporting.services.exports import (
+    returns_csv_text,
+    returns_export_heading,
+    returns_export_pages,
+    returns_xlsx_write,
+)
+from reporting.spreadsheets.layout import edition_items
 
 EXPORT_KIND = "returns_export"
 EXPORT_STEP = "export"
@@ -56,41 +61,14 @@ def returns_export_job_start(*, edition: Edition, actor, fmt: str, statuses: lis
     return job
 
 
-def _counted(rows: Iterable[list], total: int, progress: Progress) -> Iterator[list]:
-    """The rows, reporting progress per return (the header and note rows are not returns)."""
+def _counted(pages: Iterable[list[list]], total: int, progress: Progress) -> Iterator[list[list]]:
+    """The pages of returns, reporting progress per page."""
     done = 0
     progress("rows", 0, total)
-    for row in rows:
-        yield row
-        if row and row[0] != INSTITUTION_CODE and not str(row[0]).startswith(NOTE_PREFIX):
-            done += 1
-            progress("rows", done, total)
-
-
-class _Line:
-    def write(self, value):
-        return value
-
-
-def _csv_write(rows: Iterable[list], handle) -> None:
-    # As returns_export_csv_chunks: UTF-8 with a byte-order mark, csv's default dialect.
-    writer = csv.writer(_Line())
-    handle.write("\ufeff".encode())
-    for row in rows:
-        handle.write(writer.writerow(row).encode("utf-8"))
-
-
-def _xlsx_write(rows: Iterable[list], handle) -> None:
-    # As returns_export_xlsx_file: openpyxl's write-only mode keeps rows on disk, not in memory.
-    from openpyxl import Workbook
-
-    from reporting.spreadsheets.workbooks import xlsx_safe
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("returns")
-    for row in rows:
-        sheet.append([xlsx_safe(value) for value in row])
-    workbook.save(handle)
+    for rows in pages:
+        yield rows
+        done += len(rows)
+        progress("rows", done, total)
 
 
 def returns_export_job_run(*, job_id) -> None:
@@ -105,10 +83,18 @@ def returns_export_job_run(*, job_id) -> None:
             returns = returns.filter(status__in=statuses)
         total = returns.count()
         progress = job_progress_callback(job)
-        rows = _counted(returns_export_rows(edition=edition, statuses=statuses), total, progress)
+        items = edition_items(edition)
+        pages = chain(
+            [returns_export_heading(edition=edition, items=items)],
+            _counted(returns_export_pages(edition=edition, items=items, statuses=statuses), total, progress),
+        )
         fmt = parameters["format"]
         with tempfile.TemporaryFile(suffix=f".{fmt}") as handle:
-            (_csv_write if fmt == "csv" else _xlsx_write)(rows, handle)
+            if fmt == "csv":
+                for text in returns_csv_text(pages):
+                    handle.write(text.encode("utf-8"))
+            else:
+                returns_xlsx_write(pages, handle)
             progress("file", total, total)
             handle.seek(0)
             job_finish(job=job, file=handle, result={

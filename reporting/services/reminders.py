@@ -6,7 +6,6 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
-from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -14,18 +13,28 @@ from institutions.models import Institution
 from reporting.models import AuditEvent, AuditSource, Edition, ReturnStatus, SurveyReturn
 from reporting.selectors_entry import reminder_recipients
 from reporting.services.audit import audit_subject
+from reporting.tasks.queueing import Enqueueing, task_enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 SUBMITTED_OR_LATER = (ReturnStatus.SUBMITTED, ReturnStatus.REVIEWED, ReturnStatus.APPROVED)
 
 
-def reminders_schedule(*, edition: Edition, institution_ids: list[int], actor, source: str = AuditSource.WEB) -> None:
-    """Queue the reminder task once the current transaction commits."""
+def reminders_schedule(*, edition: Edition, institution_ids: list[int], actor,
+                       source: str = AuditSource.WEB) -> Enqueueing:
+    """Queue the reminder task once the current transaction commits (at once outside one).
+
+    A broker that cannot take it (down, not answering) is logged and said in the outcome
+    (`taken` False), so the page can tell the user that nothing was sent; nothing is in the
+    audit trail either, since a reminder is recorded only once its mail has gone.
+    """
     from reporting.tasks.reminders import reminders_send_task
 
     ids = sorted(set(institution_ids))
     actor_id = actor.pk if actor else None
-    transaction.on_commit(lambda: reminders_send_task.delay(edition.pk, ids, actor_id, source))
+    return task_enqueue_on_commit(
+        reminders_send_task, (edition.pk, ids, actor_id, source),
+        if_lost=f"No reminder was sent to these {len(ids)} institution(s); whoever asked was told to try again.",
+    )
 
 
 def reminders_send(*, edition: Edition, institution_ids: list[int], actor=None, source: str | None = None) -> int:

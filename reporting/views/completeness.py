@@ -11,8 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from institutions.models import Role
-from institutions.selectors import user_is_society_admin, user_membership
+from institutions.selectors import user_is_reviewer
 from reporting.converters import ids_parse
 from reporting.models import ReturnStatus
 from reporting.selectors import edition_current
@@ -34,8 +33,7 @@ def _status_labels():
 
 def _require_overseer(request):
     """Liaisons and admins see completeness; reporters get 404 like any page not theirs."""
-    membership = user_membership(request.user)
-    if not (user_is_society_admin(request.user) or (membership and membership.role == Role.LIAISON)):
+    if not user_is_reviewer(request.user):
         raise Http404
 
 
@@ -92,8 +90,14 @@ def reminders_send(request):
     elif not ids:
         messages.info(request, _("No institution to remind: all have submitted."))
     else:
-        reminders_schedule(edition=edition, institution_ids=ids, actor=request.user)
-        messages.success(request, _("Reminders are being sent to %(count)d institution(s).") % {"count": len(ids)})
+        queued = reminders_schedule(edition=edition, institution_ids=ids, actor=request.user)
+        if queued.taken is False:
+            messages.error(request, _(
+                "The reminders could not be sent: the background service is not answering. "
+                "No institution was reminded; please try again in a few minutes."
+            ))
+        else:
+            messages.success(request, _("Reminders are being sent to %(count)d institution(s).") % {"count": len(ids)})
     next_url = request.POST.get("next") or ""
     # A path on this site only; redirect() would take "foo" for a view name (NoReverseMatch).
     if next_url.startswith("/") and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):

@@ -1,4 +1,5 @@
-"""The audit trail: a history page per return and the admins' CSV export."""
+"""The audit trail: a history page per return and the admins' CSV exports (streamed at once, or
+prepared in the background by a worker and downloaded when ready)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,24 @@ import csv
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
+from django.views.decorators.http import require_POST
 
 from institutions.selectors import user_is_society_admin
+from jobs.selectors import job_list_owned_by
+from jobs.views import export_job_page
 from reporting.converters import year_parse
 from reporting.models import AuditEvent, Edition
 from reporting.rules.engine import questionnaire_compiled
 from reporting.selectors_audit import audit_export_rows
 from reporting.selectors_entry import return_audit_events
 from reporting.services import returns as services
+from reporting.services.audit_export_jobs import (
+    AUDIT_EXPORT_KIND,
+    audit_export_file_label,
+    audit_export_job_start,
+)
 from reporting.views.display import (
     codes_toggle,
     status_label,
@@ -60,6 +70,20 @@ def return_history(request, pk: int):
     })
 
 
+def _admin_or_404(request) -> None:
+    # Not a 403: the admins' pages are nobody else's business.
+    if not user_is_society_admin(request.user):
+        raise Http404
+
+
+def _edition_chosen(year: str | None) -> Edition | None:
+    """The edition named by `year`; None (every event) when none is named; 404 for a year
+    that names none."""
+    if not year:
+        return None
+    return get_object_or_404(Edition, year=year_parse(year) or 0)
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -72,14 +96,9 @@ def audit_export(request):
     ?edition=YEAR keeps one edition's events (registry and account events belong to none).
     Events about something other than a return name it in the subject columns.
     """
-    if not user_is_society_admin(request.user):
-        raise Http404
-    edition = None
-    year = request.GET.get("edition")
-    filename = "audit-trail.csv"
-    if year:
-        edition = get_object_or_404(Edition, year=year_parse(year) or 0)
-        filename = f"audit-trail-{edition.year}.csv"
+    _admin_or_404(request)
+    edition = _edition_chosen(request.GET.get("edition"))
+    filename = audit_export_file_label(edition)
     writer = csv.writer(_Echo())
 
     def rows():
@@ -90,3 +109,29 @@ def audit_export(request):
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@login_required
+def audit_index(request):
+    """Society admins: the audit trail of each edition (or every event), downloaded at once or
+    prepared in the background, and the admin's own files of the last day."""
+    _admin_or_404(request)
+    return render(request, "reporting/entry/audit_exports.html", {
+        "editions": Edition.objects.order_by("-year"),
+        "export_jobs": job_list_owned_by(user=request.user, kind=AUDIT_EXPORT_KIND),
+    })
+
+
+@login_required
+@require_POST
+def audit_export_job(request):
+    """Start an audit export as a background job (edition=YEAR, or empty for every event)."""
+    _admin_or_404(request)
+    edition = _edition_chosen(request.POST.get("edition"))
+    job = audit_export_job_start(actor=request.user, edition=edition, language=get_language() or "zh-hans")
+    return redirect("entry:audit_export_job_detail", job_id=job.pk)
+
+
+@login_required
+def audit_export_job_detail(request, job_id):
+    return export_job_page(request, job_id, kind=AUDIT_EXPORT_KIND, template="reporting/entry/audit_export_job.html")

@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from institutions.models import Province
-from institutions.selectors import user_is_society_admin, user_membership
+from institutions.selectors import user_is_reviewer, user_is_society_admin, user_membership
 from reporting.converters import SMALL_NUMBER_MAX, number_parse
 from reporting.models import Breakdown, Edition, FigureValue, Publication
 from reporting.selectors import edition_for_report
 from reporting.selectors_report import (
+    figure_export_rows,
     figure_trends,
     language_is_chinese,
     province_profile,
@@ -55,22 +56,33 @@ def _publication_or_404(edition: Edition, revision: str) -> Publication:
     return get_object_or_404(Publication, edition=edition, revision=number)
 
 
-def _context(request, edition: Edition) -> dict:
-    publication = None
+def _figures_asked(request, edition: Edition) -> tuple[Publication | None, bool]:
+    """(publication, live): the figures the reader asked for. A revision (?revision=N), or
+    the live ones (?live=1), which only reviewers (society admins, provincial liaisons) may
+    see once an edition is published: anyone else asking gets the published ones. Neither:
+    the latest publication, or the live figures marked provisional until the first."""
     if request.GET.get("revision"):
-        publication = _publication_or_404(edition, request.GET["revision"])
+        return _publication_or_404(edition, request.GET["revision"]), False
+    return None, request.GET.get("live") == "1" and user_is_reviewer(request.user)
+
+
+def _context(request, edition: Edition) -> dict:
+    publication, live = _figures_asked(request, edition)
     report = report_context(
-        edition=edition, publication=publication, live=request.GET.get("live") == "1",
+        edition=edition, publication=publication, live=live,
         chart_key=request.GET.get("chart"), map_key=request.GET.get("map"),
     )
+    # The edition's own point in the trends is what the page shows (not its live figures).
+    shown = {key: figure.value for key, figure in report.figures.items() if figure.value is not None}
     return {
         "report": report,
         "edition": edition,
         "f": report.figures,
         "zh": language_is_chinese(),
         "is_admin": user_is_society_admin(request.user),
+        "sees_live": user_is_reviewer(request.user),
         "breakdown_choices": [(b.value, b.label) for b in Breakdown if b != Breakdown.NATIONAL],
-        "trends": figure_trends(edition=edition) if report.has_figures else [],
+        "trends": figure_trends(edition=edition, own_values=shown) if report.has_figures else [],
         "map_chosen": bool(request.GET.get("map")),
     }
 
@@ -83,11 +95,8 @@ def report_province(request, year, code: str):
     if not (len(code) == 2 and code.isascii() and code.isdigit()):  # names no province (and no NUL reaches the query)
         raise Http404("unknown province")
     province = get_object_or_404(Province, code=code)
-    publication = None
-    if request.GET.get("revision"):
-        publication = _publication_or_404(edition, request.GET["revision"])
-    profile = province_profile(edition=edition, province=province, publication=publication,
-                               live=request.GET.get("live") == "1")
+    publication, live = _figures_asked(request, edition)
+    profile = province_profile(edition=edition, province=province, publication=publication, live=live)
     return render(request, "reporting/report/province.html", {
         "edition": edition, "province": province, "zh": language_is_chinese(), **profile,
     })
@@ -135,11 +144,14 @@ def report_download(request, year: int, file_type: str):
     by = request.GET.get("by", "all")
     if by not in {"all", "national", "trends", *Breakdown.values}:
         raise Http404("unknown breakdown")
-    publication = None
-    if request.GET.get("revision"):
-        publication = _publication_or_404(edition, request.GET["revision"])
+    publication, live = _figures_asked(request, edition)
+    if publication is None and not live:
+        publication = Publication.objects.filter(edition=edition).order_by("-revision").first()
     if by == "trends":  # every edition's national value of each figure, one row per edition
-        rows = figure_download_rows(edition=edition, rows=trend_export_rows(edition=edition))
+        own_values = None if publication is None else {
+            key: value for _year, _by, _group, key, value in figure_export_rows(edition=edition, publication=publication)
+        }
+        rows = figure_download_rows(edition=edition, rows=trend_export_rows(edition=edition, own_values=own_values))
     else:
         rows = figure_download_rows(
             edition=edition, breakdown=None if by == "national" else by, publication=publication

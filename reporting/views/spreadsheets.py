@@ -21,9 +21,9 @@ from django.views.decorators.http import require_POST
 
 from institutions.models import Institution
 from institutions.selectors import user_is_society_admin
-from jobs.models import JobState as BackgroundState
-from jobs.selectors import job_list_owned_by, job_visible_to
+from jobs.selectors import job_list_owned_by
 from jobs.services import job_step_queue
+from jobs.views import export_job_page
 from reporting.models import Edition, ReturnStatus
 from reporting.rules.engine import questionnaire_compiled
 from reporting.selectors import edition_current, return_list_visible_to
@@ -241,12 +241,7 @@ def edition_export_job(request, year: int):
 
 @login_required
 def export_job_detail(request, job_id):
-    job = job_visible_to(user=request.user, job_id=job_id, kind=EXPORT_KIND)
-    if job is None:
-        raise Http404
-    return render(request, "reporting/spreadsheets/export_job.html", {
-        "job": job, "states": BackgroundState, "running": job.active,
-    })
+    return export_job_page(request, job_id, kind=EXPORT_KIND, template="reporting/spreadsheets/export_job.html")
 
 
 # --- an upload's preview, progress and confirmation ----------------------------------------------

@@ -27,6 +27,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "import_export",
     "ninja",  # the API's Swagger UI assets are served from the package, not a CDN
+    # Before axes: its reset commands are replaced by audited ones (surveysite/management).
+    "surveysite.apps.SiteConfig",
     "axes",
     "csp",
     "institutions",
@@ -48,6 +50,8 @@ MIDDLEWARE = [
     # After the user is known: its 400 page is the site's, with the user's menu.
     "surveysite.middleware.NulCharacterRefusedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Inside the user and messages: the 405 page is the site's, with the user's menu.
+    "surveysite.middleware.MethodNotAllowedPageMiddleware",
     "surveysite.sessions.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout page.
@@ -250,8 +254,16 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 # Background jobs (jobs/): how long a job and its file are kept, how often a job is run again
 # after its worker died, and when one nobody runs any more is given up.
 BACKGROUND_JOB_LIFETIME = timedelta(days=1)
+# Jobs whose files only society admins may fetch, even the admin who started one once they lose the role.
+BACKGROUND_JOB_ADMIN_ONLY_KINDS = ("returns_export", "audit_export")
 BACKGROUND_JOB_MAX_ATTEMPTS = 3
 BACKGROUND_JOB_STALLED_AFTER = timedelta(hours=2)
+# The longest a background task may run. Measured on the 2-core build machine: an upload
+# of 20,000 returns 190-200 s, so one at the 50 MB limit (about 150,000 returns) some 25
+# minutes; an XLSX export of 100,000 returns about 4 minutes; a rebuild of the figures of
+# 100,000 returns under 10 s (docs/spreadsheets.md, docs/report.md). The national edition
+# has 1,237 returns: its import takes about 11 s.
+BACKGROUND_TASK_LONGEST = timedelta(minutes=30)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -276,8 +288,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A request that queues a task must not hang when the broker is down or stops answering:
 # give up within seconds (the caller logs it; see reporting/tasks/queueing.py). Redis waits
-# forever by default; visibility_timeout is how long a job taken by a worker that died
-# before acknowledging it waits before Redis hands it out again (RabbitMQ does at once).
+# forever by default.
+# visibility_timeout (Redis only): a task is acknowledged when it ends (ACKS_LATE), and Redis
+# hands a job that has gone unacknowledged that long to another worker, whether its worker
+# died (then the job runs again: that is the wait) or is still running it (then a second
+# worker starts it too: the edition lock and the jobs' advisory lock keep the data right, but
+# the second run holds a worker until the first ends). So it must be longer than the longest
+# task (BACKGROUND_TASK_LONGEST) and any countdown (a busy job retries after 30 s), and
+# shorter than BACKGROUND_JOB_STALLED_AFTER. RabbitMQ redelivers when the connection drops.
+# `check --deploy` warns when it is not (surveysite/checks.py).
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 3,
@@ -322,6 +341,7 @@ API_AUTH_FAILURE_WINDOW_SECONDS = 600
 API_PAGE_SIZE_DEFAULT = 100
 API_PAGE_SIZE_MAX = 1000
 API_PUSH_MAX_RETURNS = 500
+API_EXPORT_JOBS_ACTIVE_MAX = 3  # a person's exports waiting or running at once (api/endpoints/exports.py)
 
 LOGGING = {
     "version": 1,

@@ -43,8 +43,9 @@ TEST_DATABASE_URL = _str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sur
 # No broker: Celery runs tasks in-process (eager).
 CELERY_BROKER_URL = _str("CELERY_BROKER_URL")
 CELERY_RESULT_BACKEND = _str("CELERY_RESULT_BACKEND")
-# Redis only: seconds before a job whose worker died unacknowledged is handed out again.
-# Longer than the longest task (a national import), or a running job is started twice.
+# Redis only: seconds a job may go unacknowledged before Redis hands it to another worker
+# (its worker died, or is still running it). Longer than the longest task, shorter than the
+# stalled-job sweep (settings/base.py, BACKGROUND_TASK_LONGEST).
 CELERY_VISIBILITY_TIMEOUT = int(_str("CELERY_VISIBILITY_TIMEOUT", "3600") or 3600)
 EMAIL_URL_HOST = _str("EMAIL_HOST")
 EMAIL_PORT = int(_str("EMAIL_PORT", "25") or 25)

@@ -99,6 +99,19 @@ def test_figures_of_each_published_revision_and_errata(approved, edition):
     assert client.get("/api/v1/editions/2024/figures?revision=9").status_code == 404
 
 
+def test_live_figures_of_a_published_edition_are_for_reviewers(approved, edition):
+    admin = society_admin()
+    edition_publish(edition=edition, actor=admin, note="")
+    survey_return(edition=edition, institution=InstitutionFactory(code="E4"), status=ReturnStatus.APPROVED,
+                  values=complete_values(edition, eq_pet_ct=7))
+    call_command("aggregate", "--edition", "2024", stdout=io.StringIO())  # the live figures move on past revision 1
+    national = "/api/v1/editions/2024/figures?group_by=national&key=dept_total&live=true"
+    assert api(admin).get(national).json()["items"][0]["value"] == "4"
+    body = api(reporter()).get(national).json()  # as on the report page: the published figures
+    assert body["source"] == "publication" and body["revision"] == 1
+    assert body["items"][0]["value"] == "3"
+
+
 def test_figures_filter_by_breakdown_group_and_key(approved):
     client = api(liaison())
     body = client.get("/api/v1/editions/2024/figures?group_by=province&group=65&key=dept_total&key=dept_public").json()

@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from reporting.models import ReturnStatus
+from reporting.services.audit_export_jobs import audit_export_job_start
 from tests.api.conftest import token_for
 from tests.factories import InstitutionFactory, society_admin, survey_return
 
@@ -29,7 +30,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 @pytest.fixture
 def api_schema(live_server, edition):
     """The schema as the live app serves it, and a world to call it on: an admin's read-write
-    token, returns in every state, answers of every type, computed figures."""
+    token, returns in every state, answers of every type, computed figures, a finished export."""
     from django.core.management import call_command
 
     admin = society_admin(username="schema-admin")
@@ -38,9 +39,11 @@ def api_schema(live_server, edition):
         returns.append(survey_return(edition=edition, institution=InstitutionFactory(code=f"S{n}"), status=status,
                       values={"eq_pet_ct": n, "svc_pet": True, "ownership": "public", "op_suggestions": "文字"}))
     call_command("aggregate", "--edition", "2024", stdout=open(os.devnull, "w"))
+    # A finished export (its task runs in-process once committed), for /exports/{job_id}.
+    export = audit_export_job_start(actor=admin, edition=edition)
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/openapi.json")
     schema.token = token_for(admin, "write")
-    schema.existing = {"year": 2024, "return_id": returns[0].pk}
+    schema.existing = {"year": 2024, "return_id": returns[0].pk, "job_id": str(export.pk)}
     return schema
 
 

@@ -69,8 +69,9 @@ def _dataset(url: str) -> SharedSite:
     - ``faulty``: a Beijing draft whose stored answers break rules (errors and warnings);
     - ``submitted``: a Beijing return submitted, sent back with comments, fixed, resubmitted
       (the review page with changes and comments);
-    - approved returns in three provinces, aggregated (the report page), and returns in
-      every status for the completeness page.
+    - approved returns in three provinces, aggregated (the report page and its province
+      pages), and returns in every status for the completeness page;
+    - eight peers of which one (in Beijing) is a flagged outlier (the outlier list).
     """
     edition = _editions_loaded()
     today = timezone.localdate()
@@ -121,6 +122,16 @@ def _dataset(url: str) -> SharedSite:
         institution = factories.InstitutionFactory(code=code, province_id=province)
         if status:
             factories.survey_return(edition=edition, institution=institution, status=status, values=clean)
+    # Tertiary-A peers treating 10...16 patients per therapy bed, and a Beijing return submitted
+    # with 100: a flagged value on the outlier list of the Beijing liaison and the admin.
+    peers = clean | {"rpt_beds": 1, "tx_other": 0, "tx_i131_thyroid": 0, "tx_seed_implant": 0, "tx_sr89_bone": 0}
+    for number, treatments in enumerate([10, 11, 12, 13, 14, 15, 16, 100]):
+        factories.survey_return(
+            edition=edition, institution=factories.InstitutionFactory(code=f"A11YP{number}",
+                                                                      province_id="11" if number == 7 else "44"),
+            status=ReturnStatus.SUBMITTED if number == 7 else ReturnStatus.APPROVED,
+            values=peers | {"tx_i131_graves": treatments},
+        )
     edition_figures_compute(edition_id=edition.pk)
     for role, user in site.users.items():
         client = Client()

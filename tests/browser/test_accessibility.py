@@ -29,8 +29,11 @@ PAGES = {
     "history": ("reporter", "liaison", "admin"),
     "completeness": ("liaison", "admin"),
     "edition": ("admin",),
+    "audit": ("admin",),
     "spreadsheets": ("reporter", "admin"),
     "report": ("reporter", "liaison", "admin"),
+    "province": ("reporter", "liaison", "admin"),
+    "outliers": ("liaison", "admin"),
     "api-tokens": ("reporter", "liaison", "admin"),
 }
 CASES = [
@@ -51,13 +54,18 @@ def _open(page, site, page_type: str, role: str | None) -> None:
         "history": f"/returns/{(own if role == 'reporter' else submitted).pk}/history/",
         "completeness": "/completeness/",
         "edition": f"/editions/{site.edition.year}/",
+        "audit": "/audit/",
         "spreadsheets": f"/returns/{own.pk}/upload/" if role == "reporter" else "/spreadsheets/",
         "report": f"/report/{site.edition.year}/",
+        "province": f"/report/{site.edition.year}/province/11/",
+        "outliers": f"/review/{site.edition.year}/outliers/",
         "api-tokens": "/account/tokens/",
     }
     if page_type != "entry-errors":
         response = page.goto(site.url + paths[page_type])
         assert response.ok, f"{page_type} as {role}: HTTP {response.status}"
+        if page_type == "outliers":  # the list with a flagged value and its mark form, not the empty one
+            assert page.locator('tr[data-key="tx_per_bed"]').count() >= 1
         return
     if role == "liaison":
         # A liaison reads a draft whose stored answers break rules (read-only, findings shown).

@@ -107,3 +107,21 @@ def test_stored_files_are_read_only():
     name = storage.save("jobs/abc/file.csv", ContentFile(b"x"))
     with pytest.raises(ValueError):
         storage.open(name, "wb")
+
+
+def test_chunks_are_compressed_with_lz4_where_postgresql_has_it():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's column compression")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        expected = "lz4" if cursor.fetchone()[0] else "pglz"
+    text = b"".join(b"%d,%d,yes,\xe5\xa4\x87\xe6\xb3\xa8\r\n" % (n, n * 7) for n in range(20000))  # compressible CSV
+    storage = DatabaseStorage(chunk_size=64 * 1024)
+    name = storage.save("jobs/abc/big.csv", ContentFile(text))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT pg_column_compression(data) FROM {StoredFileChunk._meta.db_table}")
+        assert [row[0] for row in cursor.fetchall()] == [expected]
+    with storage.open(name) as handle:
+        assert handle.read() == text

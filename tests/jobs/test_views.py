@@ -74,3 +74,18 @@ def test_an_unfinished_job_has_no_file_yet(finished_job):
     assert client.get(reverse("jobs:file", kwargs={"job_id": finished_job.pk})).status_code == 404
     status = client.get(reverse("jobs:status", kwargs={"job_id": finished_job.pk})).json()
     assert status == {"state": "running", "step": "", "phase": "", "done": 3, "total": 4, "percent": 75}
+
+
+@pytest.mark.parametrize("kind", ["returns_export", "audit_export"])
+def test_a_former_admin_loses_their_whole_edition_export(kind):
+    from institutions.models import Membership
+
+    admin = society_admin()
+    job = job_create(kind=kind, owner=admin, parameters={}, file=b"code\n", file_label="returns-2024.csv")
+    BackgroundJob.objects.filter(pk=job.pk).update(state=JobState.DONE)
+    client = _client(admin)
+    url = reverse("jobs:file", kwargs={"job_id": job.pk})
+    assert client.get(url).status_code == 200
+    Membership.objects.filter(user=admin).delete()  # no longer a society admin
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("jobs:status", kwargs={"job_id": job.pk})).status_code == 404

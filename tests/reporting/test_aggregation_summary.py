@@ -20,8 +20,8 @@ from reporting.models import (
 )
 from reporting.services import aggregation
 from reporting.services.aggregation import edition_figures_compute, edition_figures_rows
-from tests.factories import InstitutionFactory, survey_return
-from tests.reporting.test_aggregation import _base, later_edition
+from tests.factories import InstitutionFactory, survey_return, zero_values
+from tests.reporting.test_aggregation import later_edition
 
 PROVINCES = ["11", "31", "44"]
 OWNERSHIP = ["public", "nonpublic"]
@@ -49,7 +49,7 @@ def _stored(edition):
 
 
 def _random_values(edition, rng):
-    return _base(edition) | {
+    return zero_values(edition) | {
         "ownership": rng.choice(OWNERSHIP),
         "hospital_level": rng.choice(LEVELS),
         "eq_pet_ct": rng.choice([0, 0, 1, 3]),
@@ -133,7 +133,7 @@ def test_recomputing_updates_only_the_cells_whose_returns_changed(edition):
     for number, (province, level) in enumerate([("11", "tertiary_a"), ("11", "secondary"), ("31", "tertiary_a")]):
         survey_return(edition=edition, institution=InstitutionFactory(code=f"C{number}", province_id=province),
                       status=ReturnStatus.APPROVED,
-                      values=_base(edition) | {"ownership": "public", "hospital_level": level, "eq_pet_ct": 1})
+                      values=zero_values(edition) | {"ownership": "public", "hospital_level": level, "eq_pet_ct": 1})
     edition_figures_compute(edition_id=edition.pk)
     untouched = dict(CellItemTotal.objects.filter(edition=edition, province="31").values_list("pk", "total"))
     state = AggregationState.objects.get(edition=edition)
@@ -155,7 +155,7 @@ def test_recomputing_updates_only_the_cells_whose_returns_changed(edition):
 @pytest.mark.sqlite
 def test_a_changed_definition_rebuilds_the_summary(edition):
     survey_return(edition=edition, institution=InstitutionFactory(code="D0"), status=ReturnStatus.APPROVED,
-                  values=_base(edition) | {"ownership": "public", "hospital_level": "other"})
+                  values=zero_values(edition) | {"ownership": "public", "hospital_level": "other"})
     edition_figures_compute(edition_id=edition.pk)
     first = AggregationState.objects.get(edition=edition)
     edition.definition_checksum = "another questionnaire file"
@@ -174,7 +174,7 @@ def test_rebuild_and_update_query_counts_do_not_follow_the_data(edition, django_
         for number in range(start, start + count):
             survey_return(edition=edition, institution=InstitutionFactory(code=f"Q{number}", province_id="11"),
                           status=ReturnStatus.APPROVED,
-                          values=_base(edition) | {"ownership": "public", "hospital_level": "other"})
+                          values=zero_values(edition) | {"ownership": "public", "hospital_level": "other"})
 
     add(3, 0)
     # savepoint, edition FOR UPDATE, indicators, items, previous edition, savepoint, SET LOCAL,
@@ -225,7 +225,7 @@ def test_a_correction_in_the_previous_edition_refreshes_the_next_editions_growth
 ):
     institution = InstitutionFactory(code="G1", province_id="11")
     earlier = survey_return(edition=edition, institution=institution, status=ReturnStatus.APPROVED,
-                            values=_base(edition) | {"ownership": "public", "hospital_level": "other", "eq_pet_ct": 4})
+                            values=zero_values(edition) | {"ownership": "public", "hospital_level": "other", "eq_pet_ct": 4})
     edition_figures_compute(edition_id=edition.pk)
     later = later_edition(edition)
     survey_return(edition=later, institution=institution, status=ReturnStatus.APPROVED,

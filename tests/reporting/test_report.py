@@ -272,6 +272,61 @@ def test_publishing_freezes_figures_and_corrections_show_errata(client, edition,
     assert _shows(old.content.decode(), "dept_total", "2")
 
 
+@pytest.fixture
+def published_then_changed(edition, figures):
+    """Revision 1 with both returns (2 departments, 1 in Shanghai, 4 positron units); then
+    Shanghai's return is sent back: the live figures say 1, none and 3."""
+    edition_publish(edition=edition, actor=society_admin(), note="First release")
+    figures[1].status = ReturnStatus.SENT_BACK
+    figures[1].save()
+    edition_figures_compute(edition_id=edition.pk)
+    return edition
+
+
+def _csv_value(response, group_by: str, group: str, key: str, year: int = 2024) -> str:
+    for line in response.content.decode("utf-8-sig").splitlines():
+        cells = line.split(",")
+        if cells[:4] == [str(year), group_by, group, key]:
+            return cells[4]
+    return "absent"
+
+
+def _reads(client, url: str) -> dict:
+    """What a reader gets at the report's addresses with `url`'s query (?live=1...). The PDF
+    is the page's context printed (reporting/views/report.py, _context)."""
+    page = client.get(reverse("report:page", args=[2024]) + url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    province = client.get(reverse("report:province", args=[2024, "31"]) + url).content.decode()
+    csv_url = reverse("report:download", args=[2024, "csv"])
+    by_province = client.get(csv_url + (url + "&" if url else "?") + "by=province")
+    trends = client.get(csv_url + (url + "&" if url else "?") + "by=trends")
+    return {
+        "page": "2" if _shows(page, "dept_total", "2") else "1" if _shows(page, "dept_total", "1") else "?",
+        "province": "published" if _shows(province, "dept_total", "1") else "live",  # Shanghai's own value
+        "download": _csv_value(by_province, "province", "31", "dept_total"),
+        "trend": _csv_value(trends, "national", "national", "positron_units"),
+        "live link": "Show live figures" in page,
+        "download links": "live" if "figures.csv?live=1" in page else "revision" if "figures.csv?revision=1" in page
+        else "?",
+    }
+
+
+PUBLISHED = {"page": "2", "province": "published", "download": "1", "trend": "4", "download links": "revision"}
+LIVE = {"page": "1", "province": "live", "download": "absent", "trend": "3", "download links": "live"}
+
+
+@pytest.mark.parametrize("query", ["", "?live=1"])
+def test_a_reporter_reads_only_the_published_figures_once_there_are_some(client, published_then_changed, query):
+    client.force_login(reporter())
+    assert _reads(client, query) == {**PUBLISHED, "live link": False}
+
+
+@pytest.mark.parametrize("make_user", [liaison, society_admin])
+def test_reviewers_may_switch_to_the_live_figures(client, published_then_changed, make_user):
+    client.force_login(make_user())
+    assert _reads(client, "") == {**PUBLISHED, "live link": True}
+    assert _reads(client, "?live=1") == {**LIVE, "live link": False}  # "Show the published figures" instead
+
+
 def test_publishing_without_approved_returns_is_refused(edition):
     with pytest.raises(PublicationRefused, match="no approved returns"):
         edition_publish(edition=edition, actor=society_admin(), note="")
