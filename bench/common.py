@@ -72,3 +72,14 @@ def database_drop(url: str) -> None:
     admin_url, name = _admin_url(url)
     with psycopg.connect(admin_url, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def django_start(url: str) -> None:
+    """Django on the benchmark's database `url` with the local settings, tasks run in-process
+    (no broker: the benchmark measures the work, not the queue)."""
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "surveysite.settings.local"
+    os.environ.pop("CELERY_BROKER_URL", None)
+    import django
+
+    django.setup()

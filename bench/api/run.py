@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench" / "aggregate"))
 
-from bench.common import database_create, database_drop, load_average, timed  # noqa: E402
+from bench.common import database_create, database_drop, django_start, load_average, timed  # noqa: E402
 
 
 def parse_args():
@@ -135,12 +135,7 @@ def main() -> int:
     args = parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/surveysite_bench_api")
     database_create(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "surveysite.settings.local"
-    os.environ.pop("CELERY_BROKER_URL", None)
-    import django
-
-    django.setup()
+    django_start(url)
     import datetime as dt
     import logging
 

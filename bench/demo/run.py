@@ -49,19 +49,15 @@ def main() -> int:
     args = parse_args()
     scratch = tempfile.TemporaryDirectory()
     if args.postgres:
-        sys.path.insert(0, str(ROOT / "bench" / "aggregate"))
-        from run import database_create, database_drop  # the aggregate benchmark's helpers
+        from bench.common import database_create, database_drop
 
         url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/surveysite_bench_demo")
         database_create(url)
     else:
         url = f"sqlite:///{scratch.name}/demo.sqlite3"
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "surveysite.settings.local"
-    os.environ.pop("CELERY_BROKER_URL", None)
-    import django
+    from bench.common import django_start
 
-    django.setup()
+    django_start(url)
     import logging
 
     logging.getLogger("reporting").setLevel(logging.WARNING)
