@@ -35,6 +35,7 @@ PAGES = {
     "province": ("reporter", "liaison", "admin"),
     "outliers": ("liaison", "admin"),
     "api-tokens": ("reporter", "liaison", "admin"),
+    "not-allowed": ("liaison",),
 }
 CASES = [
     pytest.param(page, role, language, id=f"{page}-{role or 'anonymous'}-{language}")
@@ -60,10 +61,12 @@ def _open(page, site, page_type: str, role: str | None) -> None:
         "province": f"/report/{site.edition.year}/province/11/",
         "outliers": f"/review/{site.edition.year}/outliers/",
         "api-tokens": "/account/tokens/",
+        "not-allowed": "/completeness/reminders/",  # POST only: the site's 405 page
     }
     if page_type != "entry-errors":
         response = page.goto(site.url + paths[page_type])
-        assert response.ok, f"{page_type} as {role}: HTTP {response.status}"
+        expected = 405 if page_type == "not-allowed" else 200
+        assert response.status == expected, f"{page_type} as {role}: HTTP {response.status}"
         if page_type == "outliers":  # the list with a flagged value and its mark form, not the empty one
             assert page.locator('tr[data-key="tx_per_bed"]').count() >= 1
         return
