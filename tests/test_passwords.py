@@ -25,7 +25,7 @@ def test_new_hashes_are_argon2id_with_owasp_parameters():
     encoded = make_password("correct horse battery staple")
     algorithm, variety, version, parameters, _salt, _hash = encoded.split("$")
     assert (algorithm, variety, version) == ("argon2", "argon2id", "v=19")
-    assert parameters == "m=19456,t=2,p=1"
+    assert parameters == "m=7168,t=5,p=1"
     assert identify_hasher(encoded).__class__.__name__ == "Argon2idPasswordHasher"
     assert check_password("correct horse battery staple", encoded)
     assert not check_password("correct horse battery stapler", encoded)
@@ -33,11 +33,15 @@ def test_new_hashes_are_argon2id_with_owasp_parameters():
 
 @pytest.mark.django_db
 @project_hashers
-@pytest.mark.parametrize("old_hasher", ["pbkdf2_sha256", "argon2_django_default"])
+@pytest.mark.parametrize("old_hasher", ["pbkdf2_sha256", "argon2_django_default", "argon2id_19_mib"])
 def test_an_older_hash_logs_in_and_is_rewritten(client, old_hasher):
     from django.contrib.auth.hashers import Argon2PasswordHasher, PBKDF2PasswordHasher
 
-    hasher = PBKDF2PasswordHasher() if old_hasher == "pbkdf2_sha256" else Argon2PasswordHasher()
+    class Argon2id19MiB(Argon2PasswordHasher):  # the project's parameters before 29 Nov 2026
+        time_cost, memory_cost, parallelism = 2, 19456, 1
+
+    hasher = {"pbkdf2_sha256": PBKDF2PasswordHasher, "argon2_django_default": Argon2PasswordHasher,
+              "argon2id_19_mib": Argon2id19MiB}[old_hasher]()
     user = get_user_model().objects.create(username="reporter-old-hash", password=hasher.encode("s3cret-Pass", hasher.salt()))
     old = user.password
 
@@ -50,7 +54,7 @@ def test_an_older_hash_logs_in_and_is_rewritten(client, old_hasher):
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.password != old
-    assert user.password.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+    assert user.password.startswith("argon2$argon2id$v=19$m=7168,t=5,p=1$")
     assert check_password("s3cret-Pass", user.password)
 
 
@@ -65,4 +69,4 @@ def test_production_settings_hash_with_argon2id():
         cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+    assert result.stdout.startswith("argon2$argon2id$v=19$m=7168,t=5,p=1$")
