@@ -11,7 +11,7 @@ import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -31,7 +31,12 @@ class SessionTimeoutMiddleware:
     def __call__(self, request):
         if request.user.is_authenticated:
             self._expire_or_touch(request)
-        return self.get_response(request)
+        response = self.get_response(request)
+        # A login in this request: start its clocks in the session write the login makes
+        # anyway, rather than with a write of its own on the next request.
+        if STARTED not in request.session and request.session.get(SESSION_KEY) and request.user.is_authenticated:
+            request.session[STARTED] = request.session[LAST_SEEN] = int(time.time())
+        return response
 
     @staticmethod
     def _expire_or_touch(request) -> None:

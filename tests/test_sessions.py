@@ -103,3 +103,20 @@ def test_the_keepalive_script_is_on_pages_of_logged_in_users_only(client, db):
     _log_in(client)
     page = client.get(HOME).content.decode()
     assert 'data-keepalive-url="/accounts/session/keepalive/"' in page
+
+
+def test_the_login_starts_the_clocks_so_the_next_page_writes_no_session(client, db):
+    user = factories.reporter()
+    before = int(time.time())
+    response = client.post("/accounts/login/", {"username": user.username, "password": factories.PASSWORD})
+    assert response.status_code == 302
+    session = client.session
+    assert before <= session[STARTED] == session[LAST_SEEN] <= int(time.time())
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(HOME).status_code == 200
+    assert not [q["sql"] for q in queries if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")]
+

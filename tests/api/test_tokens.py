@@ -276,3 +276,15 @@ def test_command_refuses_too_long_an_expiry_and_unknown_users(db):
     with pytest.raises(CommandError):
         call_command("api_token_create", "ghost", "--scope", "read", "--expires-in-days", "4")
     assert not ApiToken.objects.exists()
+
+
+def test_a_token_request_gets_no_session_and_no_cookie(client, db):
+    """The token's user is the request's user, but a program has no session to time out."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    user = reporter()
+    response = client.get("/api/v1/editions", **bearer(token_for(user)))
+    assert response.status_code == 200
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    assert not Session.objects.exists()

@@ -218,3 +218,14 @@ def test_entry_page_links_the_spreadsheet_template_while_editable(world, reporte
     world["return"].status = ReturnStatus.SUBMITTED
     world["return"].save()
     assert f"/returns/{world['return'].pk}/upload/" not in reporter_client.get(url(world)).content.decode()
+
+
+def test_reporter_home_reads_only_what_it_shows(world, reporter_client, django_assert_num_queries):
+    """Session, user, current edition, membership, institutions visible, the return: no status
+    table and no report link, which a reporter's dashboard does not show."""
+    reporter_client.get("/")
+    with django_assert_num_queries(6):
+        html = reporter_client.get("/").content.decode()
+    assert 'data-testid="dashboard-reporter"' in html and f"/returns/{world['return'].pk}/" in html
+    assert world["return"].institution.name in html
+    assert 'data-testid="report-link"' not in html
