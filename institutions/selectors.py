@@ -1,6 +1,6 @@
 """Who may see which institutions: decided here and nowhere else."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from institutions.models import Institution, Membership, Role
 
@@ -30,16 +30,24 @@ def user_is_reviewer(user) -> bool:
     return bool(membership and membership.role == Role.LIAISON)
 
 
+def institution_visibility_q(*, user, path: str = "") -> Q | None:
+    """The condition on Institution, reached through `path` (e.g. "institution__"), for the
+    institutions `user` may see: a reporter their institution, a liaison their province, an
+    admin all (an empty Q). None: none at all."""
+    if user_is_society_admin(user):
+        return Q()
+    membership = user_membership(user)
+    if membership is None:
+        return None
+    if membership.role == Role.REPORTER:
+        return Q(**{f"{path}pk": membership.institution_id})
+    if membership.role == Role.LIAISON:
+        return Q(**{f"{path}province_id": membership.province_id})
+    return None
+
+
 def institution_list_visible_to(*, user) -> QuerySet[Institution]:
     """A reporter sees their institution, a liaison their province, an admin all."""
     institutions = Institution.objects.select_related("province")
-    if user_is_society_admin(user):
-        return institutions
-    membership = user_membership(user)
-    if membership is None:
-        return institutions.none()
-    if membership.role == Role.REPORTER:
-        return institutions.filter(pk=membership.institution_id)
-    if membership.role == Role.LIAISON:
-        return institutions.filter(province_id=membership.province_id)
-    return institutions.none()
+    visible = institution_visibility_q(user=user)
+    return institutions.none() if visible is None else institutions.filter(visible)

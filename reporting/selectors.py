@@ -5,15 +5,17 @@ import datetime as dt
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from institutions.selectors import institution_list_visible_to
+from institutions.selectors import institution_list_visible_to, institution_visibility_q
 from reporting.models import Edition, EditionStatus, Indicator, Item, SurveyReturn
 
 
 def return_list_visible_to(*, user, edition: Edition | None = None) -> QuerySet[SurveyReturn]:
     """The returns `user` may see: those of the institutions they may see."""
-    returns = SurveyReturn.objects.filter(
-        institution__in=institution_list_visible_to(user=user)
-    ).select_related("edition", "institution", "institution__province")
+    # The condition on the return's own columns where it can be (a reporter's institution_id),
+    # not a subquery: this is read on every page of a return.
+    visible = institution_visibility_q(user=user, path="institution__")
+    returns = SurveyReturn.objects.select_related("edition", "institution", "institution__province")
+    returns = returns.none() if visible is None else returns.filter(visible)
     if edition is not None:
         returns = returns.filter(edition=edition)
     return returns

@@ -78,22 +78,35 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": dj_database_url.parse(env.DATABASE_URL or env.SQLITE_DATABASE_URL, conn_max_age=60)}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+def database_settings(url: str, **options) -> dict:
+    """The database `url` names, with the options its engine runs with here (test settings too)."""
+    database = dj_database_url.parse(url, **options)
+    # PostgreSQL: parameters bound by the server, and a query run twice on a connection prepared
+    # there, so that PostgreSQL parses and plans each of the few dozen queries a page makes once
+    # per connection instead of on every request (connections live CONN_MAX_AGE). bench/surge:
+    # about 40% less PostgreSQL CPU per complete return. A pooler in transaction mode must keep
+    # prepared statements per server connection (PgBouncer 1.21+, max_prepared_statements), or
+    # DJANGO_DATABASE_PREPARED_STATEMENTS=0 turns this off.
+    if database["ENGINE"] == "django.db.backends.postgresql" and env.DATABASE_PREPARED_STATEMENTS:
+        database.setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 2})
+    # The embedded SQLite database (when DATABASE_URL is unset; docs/spreadsheets.md): write-ahead
+    # logging lets pages read while a save or an import writes; with it, synchronous=NORMAL is safe
+    # (a power cut may lose the last commits, never corrupt the file) and spares an fsync per save.
+    # A 64 MB page cache keeps the answer and audit indexes of a large import in memory. IMMEDIATE
+    # transactions take the write lock at BEGIN, so two writers queue (up to `timeout` seconds)
+    # instead of one failing with "database is locked" halfway.
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("OPTIONS", {}).update({
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; "
+                            "PRAGMA temp_store=MEMORY",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        })
+    return database
 
-# The embedded SQLite database (when DATABASE_URL is unset; docs/spreadsheets.md): write-ahead
-# logging lets pages read while a save or an import writes; with it, synchronous=NORMAL is safe
-# (a power cut may lose the last commits, never corrupt the file) and spares an fsync per save.
-# A 64 MB page cache keeps the answer and audit indexes of a large import in memory. IMMEDIATE
-# transactions take the write lock at BEGIN, so two writers queue (up to `timeout` seconds)
-# instead of one failing with "database is locked" halfway.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; "
-                        "PRAGMA temp_store=MEMORY",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    })
+
+DATABASES = {"default": database_settings(env.DATABASE_URL or env.SQLITE_DATABASE_URL, conn_max_age=60)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

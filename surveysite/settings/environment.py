@@ -38,6 +38,8 @@ DEBUG = _bool("DJANGO_DEBUG", False)
 # needed), and production refuses to start.
 DATABASE_URL = _str("DATABASE_URL")
 SQLITE_DATABASE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+# PostgreSQL prepared statements (settings/base.py); off behind a pooler that cannot keep them.
+DATABASE_PREPARED_STATEMENTS = _bool("DJANGO_DATABASE_PREPARED_STATEMENTS", True)
 # PostgreSQL for the test suite unless the caller names another database.
 TEST_DATABASE_URL = _str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/surveysite")
 # No broker: Celery runs tasks in-process (eager).

@@ -2,15 +2,13 @@
 
 import os
 
-import dj_database_url
-
 from .base import *  # noqa: F403
-from .base import env
+from .base import database_settings, env
 
 SECRET_KEY = "test-only-secret-key"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
-DATABASES = {"default": dj_database_url.parse(env.TEST_DATABASE_URL)}
+DATABASES = {"default": database_settings(env.TEST_DATABASE_URL)}
 # One test database per run (xdist workers inherit the controller's id), so that runs started
 # side by side on one server never drop each other's database.
 _RUN_ID = os.environ.setdefault("SURVEYSITE_TEST_RUN_ID", str(os.getpid()))
