@@ -189,6 +189,15 @@ def outlier_scores(*, edition: Edition, flagged_only: bool = True, province: str
     return found
 
 
+def outlier_questions_exist():
+    """An expression for annotating returns: has a reviewer an open "follow up" question on it?"""
+    from django.db.models import Exists, OuterRef
+
+    from analysis.models import OutlierMark, OutlierMarkStatus
+
+    return Exists(OutlierMark.objects.filter(survey_return=OuterRef("pk"), status=OutlierMarkStatus.FOLLOW_UP))
+
+
 def outlier_questions(survey_return, *, zh: bool) -> dict[str, list[str]]:
     """The reviewers' open "follow up" questions on a return, by the item they are shown next
     to: the ratio's first numerator item (for part_of=GROUP, the group's first item)."""

@@ -5,7 +5,7 @@ import datetime as dt
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from institutions.selectors import institution_list_visible_to, institution_visibility_q
+from institutions.selectors import institution_visibility_q
 from reporting.models import Edition, EditionStatus, Indicator, Item, SurveyReturn
 
 

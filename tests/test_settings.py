@@ -87,3 +87,33 @@ def test_production_switches_for_a_tls_terminating_proxy():
     assert settings["SECURE_HSTS_SECONDS"] == 3600
     assert settings["SECURE_HSTS_PRELOAD"] is True
     assert settings["AXES_IPWARE_META_PRECEDENCE_ORDER"] == ["HTTP_X_REAL_IP", "REMOTE_ADDR"]
+
+
+SHOW_DATABASE_OPTIONS = """
+import json
+from django.conf import settings
+from django.db import connection
+print(json.dumps([settings.DATABASES["default"].get("OPTIONS", {}), type(connection).__module__]))
+"""
+
+
+@pytest.mark.parametrize(("switch", "expected"), [
+    ({}, {"server_side_binding": True, "prepare_threshold": 2}),
+    ({"DJANGO_DATABASE_PREPARED_STATEMENTS": "0"}, {}),
+])
+def test_production_prepares_repeated_queries_unless_told_not_to(switch, expected):
+    result = _import_production(SHOW_DATABASE_OPTIONS, **CONFIGURED, **switch)
+    assert result.returncode == 0, result.stderr
+    options, _backend = json.loads(result.stdout.strip().splitlines()[-1])
+    assert options == expected
+
+
+@pytest.mark.sqlite
+def test_the_test_suite_runs_its_database_with_the_options_of_production():
+    from django.conf import settings
+
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        assert options == {"server_side_binding": True, "prepare_threshold": 2}
+    else:
+        assert options["transaction_mode"] == "IMMEDIATE" and "journal_mode=WAL" in options["init_command"]

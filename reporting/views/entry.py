@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError, connection
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
@@ -19,7 +20,7 @@ from institutions.models import Province, Role
 from institutions.selectors import user_is_society_admin, user_membership
 from reporting.forms.entry import EXPLANATION_PREFIX, ReturnForm, findings_in_reading_order
 from reporting.forms.return_list import ReturnListFilterForm
-from reporting.models import ReturnStatus
+from reporting.models import ReturnStatus, ReviewComment, WarningConfirmation
 from reporting.rules.engine import (
     ERROR,
     WARNING,
@@ -36,11 +37,23 @@ from reporting.services.returns import ReturnConflict
 logger = logging.getLogger(__name__)
 
 
-def visible_return_or_404(request, pk: int):
+def visible_return_or_404(request, pk: int, *, returns=None):
     """The return if the user may see it; 404 otherwise (never reveal another's return)."""
-    return get_object_or_404(
-        return_list_visible_to(user=request.user).select_related("edition__previous", "institution"), pk=pk
-    )
+    returns = return_list_visible_to(user=request.user) if returns is None else returns
+    return get_object_or_404(returns.select_related("edition__previous", "institution"), pk=pk)
+
+
+def _return_for_entry_page_or_404(request, pk: int):
+    """The visible return, with whether it has anything the entry page shows beside the
+    answers (reviewers' comments, warning explanations, follow-up questions): a draft mostly
+    has none, and the page then spares a query for each."""
+    from analysis.selectors import outlier_questions_exist
+
+    return visible_return_or_404(request, pk, returns=return_list_visible_to(user=request.user).annotate(
+        has_review_comments=Exists(ReviewComment.objects.filter(survey_return=OuterRef("pk"))),
+        has_warning_confirmations=Exists(WarningConfirmation.objects.filter(survey_return=OuterRef("pk"))),
+        has_outlier_questions=outlier_questions_exist(),
+    ))
 
 
 @login_required
@@ -98,6 +111,8 @@ def return_start(request):
 
 def _item_comments(survey_return) -> tuple[list, dict[str, list[str]]]:
     """Reviewers' comments of the last send-back: (return-level comments, {item code: [bodies]})."""
+    if not getattr(survey_return, "has_review_comments", True):
+        return [], {}
     comments = list(survey_return.review_comments.select_related("item", "author").order_by("-return_version", "id"))
     if not comments:
         return [], {}
@@ -124,11 +139,12 @@ def _render_entry(request, survey_return, *, form, findings, status=200, conflic
         entry_open = services.entry_is_open(edition=survey_return.edition, institution_id=survey_return.institution_id)
         can_review = services.user_can_review(user=request.user, survey_return=survey_return)
         return_comments, item_comments = _item_comments(survey_return)
-        confirmations = {c.rule_code: c.explanation for c in survey_return.warning_confirmations.all()}
+        confirmations = {c.rule_code: c.explanation for c in survey_return.warning_confirmations.all()} if getattr(
+            survey_return, "has_warning_confirmations", True) else {}
     show_comments = survey_return.status in (ReturnStatus.SENT_BACK, ReturnStatus.DRAFT)
     findings = findings_in_reading_order(findings)
     shown_comments = dict(item_comments) if show_comments else {}
-    if not database_unreachable:
+    if not database_unreachable and getattr(survey_return, "has_outlier_questions", True):
         # A reviewer's "follow up" question on an unusual value, next to its field, whatever the status.
         from analysis.selectors import outlier_questions
 
@@ -184,7 +200,10 @@ def _bound_form(data, *, questionnaire, survey_return, values=None):
 @login_required
 def return_detail(request, pk: int):
     """GET: the form with the stored values; POST: save a draft or submit."""
-    survey_return = visible_return_or_404(request, pk)
+    if request.method != "POST":
+        survey_return = _return_for_entry_page_or_404(request, pk)
+    else:
+        survey_return = visible_return_or_404(request, pk)
     questionnaire = questionnaire_compiled(survey_return.edition)
     if request.method != "POST":
         values = services.return_values(survey_return)

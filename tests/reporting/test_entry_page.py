@@ -203,13 +203,37 @@ def test_no_new_return_while_entry_is_closed(world):
 
 def test_entry_page_query_count_does_not_grow_with_answers(world, reporter_client, django_assert_num_queries):
     reporter_client.get(url(world))  # compile the questionnaire once
-    # 8: the 8th reads the reviewers' "follow up" marks on unusual values (analysis app).
-    with django_assert_num_queries(8):
+    # 5: session, user, membership, the return (with whether it has comments, warning
+    # explanations or follow-up questions to show: a draft has none), its answers.
+    with django_assert_num_queries(5):
         reporter_client.get(url(world))
     services.return_values_save(survey_return=world["return"], values=clean_values(world["edition"]),
                                 actor=world["reporter"], expected_version=1)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(5):
         reporter_client.get(url(world))
+
+
+def test_entry_page_reads_comments_explanations_and_questions_only_when_there_are_some(
+        world, reporter_client, django_assert_num_queries):
+    from analysis.models import OutlierMarkStatus
+    from analysis.selectors import edition_outlier_ratios
+    from analysis.services import outlier_mark
+    from tests.factories import society_admin
+
+    reporter_client.get(url(world))
+    survey_return = world["return"]
+    survey_return.review_comments.create(body="Please check the staff numbers.", author=world["reporter"],
+                                         return_version=1)
+    WarningConfirmation.objects.create(survey_return=survey_return, rule_code="W_TEST", explanation="As typed.",
+                                       confirmed_by=world["reporter"])
+    ratio = edition_outlier_ratios(world["edition"])[0]
+    outlier_mark(survey_return=survey_return, key=ratio.key, status=OutlierMarkStatus.FOLLOW_UP,
+                 note="Is this number of scans right?", actor=society_admin())
+    # 5 + the comments, the explanations, the follow-up marks (and, for a ratio of a group, its items).
+    with django_assert_num_queries(9):
+        html = reporter_client.get(url(world)).content.decode()
+    assert "Please check the staff numbers." in html and "Is this number of scans right?" in html
+    assert "As typed." in html or "W_TEST" not in html  # an explanation shows beside its warning, if listed
 
 
 def test_entry_page_links_the_spreadsheet_template_while_editable(world, reporter_client):
