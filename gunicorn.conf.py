@@ -3,11 +3,14 @@
     .venv/bin/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:8000
 
 Command-line options override these (e.g. ``--workers 6``). The app is CPU-bound (bench/surge
-profiles: password hashing, page rendering, the ORM), so one process per core plus one keeps
-every core busy while another waits on PostgreSQL; a few threads per process let short
-requests pass a long one (a login, a save) instead of queueing behind it, at little extra
-memory. On the shared 2-core machine, 5 sync workers and 2 processes x 8 threads measured the
-same within its noise; ``bench/surge/run.py --server-args '...'`` compares others on a quiet one.
+profiles: password hashing, page rendering, the ORM) and waits on PostgreSQL between its bursts
+of CPU, so two processes per core plus one keep the cores busy while some wait, and a long
+request (a PDF, a streamed download) holds one process of five, not one of three. One thread
+per process: threads of one process share its interpreter lock, and at saturation on the 2-core
+machine 4 threads per process cost 10-15% more CPU per complete return than 1 (bench/surge
+stress at 25, 50 and 100 users, 29 Nov 2026: 5.5-6.7 complete returns/s with 3 processes x 4
+threads, 6.3-6.9 with 3 x 2, 6.5-7.0 with 5 x 1, 6.5-7.5 with 3 x 1). The gthread worker class
+even so, for its keep-alive connections (the sync worker closes each after one request).
 """
 
 import multiprocessing
@@ -15,9 +18,9 @@ import multiprocessing
 wsgi_app = "surveysite.wsgi:application"
 
 _cores = multiprocessing.cpu_count()
-workers = _cores + 1
+workers = 2 * _cores + 1
 worker_class = "gthread"
-threads = 4
+threads = 1
 
 # Load Django once in the master and fork: workers start in milliseconds and share the
 # imported code's memory; a worker restarted by max_requests is ready at once.

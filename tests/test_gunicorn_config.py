@@ -23,8 +23,8 @@ def test_settings_follow_the_cores_and_the_command_line_overrides_them():
     result = _gunicorn("--print-config")
     assert result.returncode == 0, result.stderr
     config = dict(re.findall(r"^(\w+)\s+= (.*)$", result.stdout, re.MULTILINE))
-    assert config["workers"] == str(os.cpu_count() + 1)
-    assert (config["worker_class"], config["threads"], config["preload_app"]) == ("gthread", "4", "True")
+    assert config["workers"] == str(2 * os.cpu_count() + 1)
+    assert (config["worker_class"], config["threads"], config["preload_app"]) == ("gthread", "1", "True")
     assert (config["max_requests"], config["max_requests_jitter"], config["keepalive"]) == ("2000", "400", "5")
     assert config["wsgi_app"] == "surveysite.wsgi:application"
 
