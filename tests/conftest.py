@@ -13,6 +13,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
     # Load the shipped editions once per test database; each test then rolls back on top.
     with django_db_blocker.unblock():
         call_command("setup_survey", verbosity=0, stdout=open("/dev/null", "w"))
+    yield
+    # A connection a browser test's server thread left open (1 in some runs of tests/browser
+    # under xdist, before this session too) would keep pytest-django from dropping the test
+    # database, and every CI run would leave one behind on the server.
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                           " WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 @pytest.fixture(autouse=True)
