@@ -139,8 +139,9 @@ def _render_entry(request, survey_return, *, form, findings, status=200, conflic
         entry_open = services.entry_is_open(edition=survey_return.edition, institution_id=survey_return.institution_id)
         can_review = services.user_can_review(user=request.user, survey_return=survey_return)
         return_comments, item_comments = _item_comments(survey_return)
-        confirmations = {c.rule_code: c.explanation for c in survey_return.warning_confirmations.all()} if getattr(
-            survey_return, "has_warning_confirmations", True) else {}
+        confirmations = {}
+        if getattr(survey_return, "has_warning_confirmations", True):
+            confirmations = {c.rule_code: c.explanation for c in survey_return.warning_confirmations.all()}
     show_comments = survey_return.status in (ReturnStatus.SENT_BACK, ReturnStatus.DRAFT)
     findings = findings_in_reading_order(findings)
     shown_comments = dict(item_comments) if show_comments else {}
@@ -200,10 +201,8 @@ def _bound_form(data, *, questionnaire, survey_return, values=None):
 @login_required
 def return_detail(request, pk: int):
     """GET: the form with the stored values; POST: save a draft or submit."""
-    if request.method != "POST":
-        survey_return = _return_for_entry_page_or_404(request, pk)
-    else:
-        survey_return = visible_return_or_404(request, pk)
+    read = _return_for_entry_page_or_404 if request.method != "POST" else visible_return_or_404
+    survey_return = read(request, pk)
     questionnaire = questionnaire_compiled(survey_return.edition)
     if request.method != "POST":
         values = services.return_values(survey_return)

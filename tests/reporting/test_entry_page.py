@@ -233,7 +233,6 @@ def test_entry_page_reads_comments_explanations_and_questions_only_when_there_ar
     with django_assert_num_queries(9):
         html = reporter_client.get(url(world)).content.decode()
     assert "Please check the staff numbers." in html and "Is this number of scans right?" in html
-    assert "As typed." in html or "W_TEST" not in html  # an explanation shows beside its warning, if listed
 
 
 def test_entry_page_links_the_spreadsheet_template_while_editable(world, reporter_client):
